@@ -1,0 +1,33 @@
+# Two entry points, both from a fresh clone with only Python 3 and make:
+#   make demo   set up .venv and run a real example
+#   make test   set up .venv (with torch, the oracle) and run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The CPU build is all the tests need; pin it so pip never pulls a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: demo test bench clean
+
+$(BIN)/convcalc: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.test-deps: $(BIN)/convcalc
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e '.[test,torch]'
+	@touch $@
+
+demo: $(BIN)/convcalc
+	$(BIN)/convcalc conv --in 28x28 --k 5 --p 2
+	$(BIN)/convcalc pool --in 7 --k 3 --s 2 --ceil --explain
+
+test: $(VENV)/.test-deps
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python benchmarks/startup.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

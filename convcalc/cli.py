@@ -61,7 +61,12 @@ def main() -> None:
     cli(prog_name="convcalc")
 
 
-@click.group(cls=ConvcalcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="convcalc",
+    cls=ConvcalcGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 88,
+                      "max_content_width": 88},
+)
 @click.version_option(package_name="convcalc", message="convcalc %(version)s")
 def cli():
     """Shape arithmetic for convolutional networks, exactly as PyTorch computes it.
@@ -206,8 +211,9 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, fmt, exp
 @_k
 @click.option("--s", "--stride", "stride", type=Dims(), default="1", show_default=True,
               metavar="S", help="Stride.")
-@click.option("--p", "--padding", "padding", type=Dims(), default="0", show_default=True,
-              metavar="P", help="Padding (removed from each side of the output).")
+@click.option("--p", "--padding", "padding", type=Dims(("same", "valid")), default="0",
+              show_default=True, metavar="P",
+              help="Padding (removed from each side of the output).")
 @_d
 @click.option("--op", "--output-padding", "output_padding", type=Dims(), default="0",
               show_default=True, metavar="OP", help="Extra size added to one side of the output.")

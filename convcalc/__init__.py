@@ -4,7 +4,7 @@ The library never imports click or rich; sympy, yaml and torch are imported lazi
 functions that need them.
 """
 
-from convcalc.errors import ConvcalcError, ParamError, ShapeError, SpecError
+from convcalc.errors import ConvcalcError, InputTooSmall, ParamError, ShapeError, SpecError
 from convcalc.params import ConvParams, PoolKind, PoolParams, TConvParams
 from convcalc.shapes import (
     adaptive_pool_output,
@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConvParams",
     "ConvcalcError",
+    "InputTooSmall",
     "ParamError",
     "PoolKind",
     "PoolParams",

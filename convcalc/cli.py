@@ -315,3 +315,80 @@ def _answer(fmt, explain, out, payload, explanation) -> None:
         payload["explain"] = steps
         lines += [""] + steps
     _emit(fmt, lines, payload)
+
+
+# Networks ---------------------------------------------------------------------------
+
+NET_FORMATS = ("table", "json", "jsonl", "markdown", "csv")
+
+
+def _parse_shape(value: str | None):
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.replace("x", ",").split(",")]
+    if not parts or not all(_NUMBER.fullmatch(p) for p in parts):
+        raise click.BadParameter(
+            f"{value!r} is not a shape: write the full tensor shape, e.g. 1,3,224,224",
+            param_hint="'--input'",
+        )
+    shape = tuple(int(p) for p in parts)
+    if any(s < 0 or s > 2**63 - 1 for s in shape):
+        raise click.BadParameter(f"{value!r}: sizes must be from 0 to 2**63 - 1", param_hint="'--input'")
+    return shape
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--input", "input_shape", default=None, metavar="SHAPE",
+              help="Override the spec's input shape, e.g. 1,3,224,224.")
+@click.option("--depth", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Fold layers nested deeper than N into one row per block.")
+@click.option("--format", "fmt", type=click.Choice(NET_FORMATS), default="table",
+              show_default=True, help="Output format (jsonl: one line per YAML document).")
+def net(spec, input_shape, depth, fmt):
+    """Per-layer output shape, parameters, MACs and receptive field of a model spec.
+
+    SPEC is a YAML file, - for standard input, or zoo:NAME for a bundled spec
+    (convcalc zoo lists them). A YAML stream of several documents is a batch: each is
+    evaluated on its own, and the exit code is 1 if any failed.
+
+    \b
+    convcalc net zoo:lenet
+    convcalc net zoo:tv-resnet50 --depth 1
+    convcalc net model.yaml --input 1,3,512,512 --format json
+    """
+    from convcalc.netrun import run_net
+
+    shape = _parse_shape(input_shape)
+    ok = run_net(spec, shape, depth, fmt, _echo_net)
+    if not ok:
+        raise SystemExit(1)
+
+
+def _echo_net(kind: str, payload) -> None:
+    """Output hook for run_net: 'out' goes to stdout, 'err' is a one-line error."""
+    if kind == "table":
+        from rich.console import Console
+
+        Console(soft_wrap=False, highlight=False).print(payload)
+    elif kind == "err":
+        click.echo(f"Error: {payload}", err=True)
+    else:
+        click.echo(payload)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format.")
+def zoo(fmt):
+    """List the bundled model specs (use them as zoo:NAME)."""
+    from convcalc import zoo as bundled
+
+    entries = [{"name": n, "spec": f"zoo:{n}", "description": bundled.describe(n)}
+               for n in bundled.names()]
+    if fmt == "json":
+        click.echo(json.dumps(entries, ensure_ascii=False))
+        return
+    width = max(len(e["name"]) for e in entries)
+    for e in entries:
+        click.echo(f"{e['name']:<{width}}  {e['description']}")

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 
 class ConvcalcError(ValueError):
-    """Base class: a domain error the CLI reports in one line with exit code 1."""
+    """Base class: a domain error the CLI reports in one line with exit code 1.
+
+    Errors raised inside a network carry the layer's ``path`` and ``layer_type``.
+    """
+
+    path: str | None = None
+    layer_type: str | None = None
 
     def __init__(self, message: str, *, layer: str | None = None, fix: str | None = None):
         self.message = message
@@ -26,8 +32,7 @@ class ConvcalcError(ValueError):
 
     def with_layer(self, layer: str) -> "ConvcalcError":
         """The same error, attributed to a layer (used by whole-network propagation)."""
-        clone = type(self)(self.message, layer=layer, fix=self.fix)
-        return clone
+        return type(self)(self.message, layer=layer, fix=self.fix)
 
 
 class ParamError(ConvcalcError):
@@ -36,6 +41,10 @@ class ParamError(ConvcalcError):
 
 class ShapeError(ConvcalcError):
     """The layer is valid but cannot run on this input (input too small, empty output)."""
+
+
+class InputTooSmall(ShapeError):
+    """The input is smaller than a window needs: a larger input would help."""
 
 
 class SpecError(ConvcalcError):

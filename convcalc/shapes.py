@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 
 from convcalc import formulas
-from convcalc.errors import ParamError, ShapeError
+from convcalc.errors import InputTooSmall, ParamError, ShapeError
 from convcalc.params import (
     INT64_MAX,
     ConvParams,
@@ -80,7 +80,7 @@ def conv_shape(in_size, params: ConvParams) -> tuple[int, ...]:
     k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
     if any(n < k for n, k in zip(span, k_eff, strict=True)):
         need = tuple(max(0, -(-(k - i) // 2)) for k, i in zip(k_eff, sizes, strict=True))
-        raise ShapeError(
+        raise InputTooSmall(
             f"input {fmt_dims(sizes)}{_padded_note(sizes, span)} is smaller than the dilated "
             f"kernel {fmt_dims(k_eff)}{_dilation_note(params)}",
             fix=f"pad by at least {fmt_dims(need)} per side, or use a smaller kernel or dilation",
@@ -158,7 +158,7 @@ def pool_shape(in_size, params: PoolParams) -> tuple[int, ...]:
         i < k for i, k in zip(sizes, params.kernel_size, strict=True)
     ):
         # ATen's avg_pool3d compares the unpadded input with the kernel.
-        raise ShapeError(
+        raise InputTooSmall(
             f"input {fmt_dims(sizes)} is smaller than the {fmt_dims(params.kernel_size)} window "
             "(AvgPool3d ignores padding in this check)",
             fix=f"use an input of at least {fmt_dims(params.kernel_size)}, or a smaller kernel",
@@ -174,7 +174,7 @@ def pool_shape(in_size, params: PoolParams) -> tuple[int, ...]:
         k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
         need = tuple(max(1, k - 2 * p) for k, p in zip(k_eff, params.padding, strict=True))
         span = tuple(formulas.padded(i, p, p) for i, p in zip(sizes, params.padding, strict=True))
-        raise ShapeError(
+        raise InputTooSmall(
             f"input {fmt_dims(sizes)}{_padded_note(sizes, span)} is smaller than the "
             f"{fmt_dims(k_eff)} window{_dilation_note(params)} "
             f"(output would be {fmt_dims(out)})",

@@ -1,0 +1,41 @@
+"""The layer registry: one entry per supported ``torch.nn`` class.
+
+Each ``LayerType`` knows the class's constructor signature (names, order and defaults as
+in ``torch.nn``), which arguments can be inferred from the incoming shape
+(``in_channels``...), and one ``apply`` rule: bound arguments and the full input shape in,
+a ``Step`` out (output shape, parameters, MACs and the receptive-field operation).
+
+Tests and docs iterate over ``REGISTRY``: a layer without a docs entry or a torch
+comparison fails CI.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from convcalc.errors import SpecError
+from convcalc.layers.base import REQUIRED, LayerType, Step
+from convcalc.layers import conv as _conv
+from convcalc.layers import other as _other
+
+REGISTRY: dict[str, LayerType] = {lt.name: lt for lt in (*_conv.LAYERS, *_other.LAYERS)}
+
+__all__ = ["REGISTRY", "REQUIRED", "LayerType", "Step", "lookup"]
+
+
+def lookup(name: str) -> LayerType:
+    """The registered layer ``name``; an unknown name gets the closest suggestion."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        pass
+    folded = {k.lower(): k for k in REGISTRY}
+    if name.lower() in folded:
+        hint = folded[name.lower()]
+    else:
+        close = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.6)
+        hint = close[0] if close else None
+    raise SpecError(
+        f"unknown layer {name!r}",
+        fix=f"did you mean {hint}?" if hint else "see docs/layers.md for the supported layers",
+    )

@@ -1,0 +1,211 @@
+"""Building blocks of the registry: LayerType, Step, argument binding, shared checks."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from convcalc.errors import ParamError, ShapeError, SpecError
+from convcalc.params import fmt_dims
+
+
+class _Required:
+    def __repr__(self):
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Receptive-field op: a sliding window per spatial axis (effective kernel, stride, left pad)."""
+
+    kernel: tuple
+    stride: tuple
+    pad: tuple
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Receptive-field op: resampling by ``factor`` per spatial axis (upsample, transposed conv)."""
+
+    factor: tuple
+
+
+GLOBAL = "global"  # every output sees the whole input (Flatten, Linear)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one layer does to a tensor: output shape, parameters, MACs, receptive-field ops."""
+
+    out: Shape
+    params: int = 0
+    macs: int = 0
+    rf: tuple | str = ()  # () pointwise, GLOBAL, or a sequence of Window/Scale
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Infer:
+    """An argument PyTorch requires but a spec may omit: read off the incoming shape."""
+
+    arg: str
+    read: Callable[[Shape], int | list]
+    noun: str  # "channels", "features"
+    strict: bool = True  # a given value must match the shape
+
+
+@dataclass(frozen=True)
+class LayerType:
+    name: str
+    signature: tuple[tuple[str, object], ...]
+    apply: Callable[[dict, Shape], Step]
+    family: str
+    example: str  # a constructor call, checked against torch by the tests
+    example_input: tuple[int, ...]
+    summary: tuple[str, ...] = ()  # the arguments shown in a table's type column
+    infer: tuple[Infer, ...] = ()
+    varargs: bool = False  # nn.Identity takes and ignores anything
+    doc: str = ""
+    arg_names: frozenset = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "arg_names", frozenset(n for n, _ in self.signature))
+
+    def bind(self, args: Sequence, kwargs: dict, shape: Shape) -> dict:
+        """PyTorch's argument binding: positional, then keywords, then defaults and inference."""
+        if self.varargs:
+            return {}
+        names = [n for n, _ in self.signature]
+        if len(args) > len(names):
+            raise SpecError(
+                f"takes at most {len(names)} arguments ({', '.join(names)}), got {len(args)}"
+            )
+        bound = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in self.arg_names:
+                close = difflib.get_close_matches(key, names, n=1)
+                raise SpecError(
+                    f"unknown argument {key!r}",
+                    fix=f"did you mean {close[0]}?" if close else f"arguments are: {', '.join(names)}",
+                )
+            if key in bound:
+                raise SpecError(f"got multiple values for argument {key!r}")
+            bound[key] = value
+        inferable = {i.arg: i for i in self.infer}
+        for name, default in self.signature:
+            if name in inferable:
+                rule = inferable[name]
+                actual = rule.read(shape)
+                if name not in bound:
+                    bound[name] = actual
+                elif rule.strict and bound[name] != actual:
+                    raise ShapeError(
+                        f"{name}={bound[name]} but the incoming shape {list(shape)} has "
+                        f"{actual} {rule.noun}",
+                        fix=f"use {name}={actual}, or omit it to infer it",
+                    )
+            elif name not in bound:
+                if default is REQUIRED:
+                    raise SpecError(f"missing required argument {name!r}")
+                bound[name] = default
+        return bound
+
+    def describe(self, bound: dict) -> str:
+        """``Conv2d(1, 6, k=5, p=2)``-style text for tables: the key arguments only."""
+        parts = []
+        defaults = dict(self.signature)
+        for name in self.summary:
+            value = bound.get(name)
+            if name in defaults and value == defaults[name] and defaults[name] is not REQUIRED:
+                continue
+            parts.append(_short(name, value))
+        return f"{self.name}({', '.join(parts)})" if parts else self.name
+
+
+_ABBREV = {
+    "kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g",
+    "output_padding": "op",
+}
+
+
+def _short(name, value) -> str:
+    if isinstance(value, (tuple, list)) and value and all(v == value[0] for v in value):
+        value = value[0]
+    text = fmt_dims(value) if isinstance(value, (tuple, list)) else repr(value) if isinstance(value, str) else str(value)
+    if name in ("in_channels", "out_channels", "in_features", "out_features", "num_features"):
+        return text
+    return f"{_ABBREV.get(name, name)}={text}"
+
+
+# Shared checks -----------------------------------------------------------------------
+
+
+def rank_error(layer: str, shape: Shape, allowed: Sequence[int], what: str = "") -> ShapeError:
+    ranks = " or ".join(f"{r}-d" for r in allowed)
+    return ShapeError(
+        f"expects a {ranks} input{what}, got the {len(shape)}-d shape {list(shape)}",
+        fix="add or remove a Flatten/Unflatten, or check the spec's input shape",
+    )
+
+
+def spatial_channel_dim(shape: Shape, nd: int, name: str) -> int:
+    """The channel dimension of an ``nd``-spatial layer's input: 0 unbatched, 1 batched."""
+    if len(shape) == nd + 2:
+        return 1
+    if len(shape) == nd + 1:
+        return 0
+    raise rank_error(name, shape, (nd + 1, nd + 2), " ((C, *spatial) or (N, C, *spatial))")
+
+
+def check_bool(bound: dict, *names: str) -> None:
+    for name in names:
+        if not isinstance(bound[name], bool):
+            raise ParamError(f"{name} must be true or false, got {bound[name]!r}")
+
+
+def check_count(bound: dict, name: str, minimum: int = 1) -> int:
+    value = bound[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ParamError(f"{name} must be >= {minimum}, got {value}")
+    if value > 2**63 - 1:
+        raise ParamError(f"{name} must be <= 2**63 - 1, got {fmt_dims([value])}")
+    return value
+
+
+def check_probability(bound: dict, name: str = "p") -> None:
+    p = bound[name]
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ParamError(f"{name} must be a probability between 0 and 1, got {p!r}")
+
+
+def norm_dim(dim, rank: int, name: str = "dim") -> int:
+    """PyTorch's dimension wrapping: ``dim`` in ``[-rank, rank)``."""
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise ParamError(f"{name} must be an integer, got {dim!r}")
+    top = max(rank, 1)
+    if not -top <= dim < top:
+        raise ShapeError(
+            f"{name}={dim} is out of range for a {rank}-d input (expected {-top} to {top - 1})"
+        )
+    return dim % top
+
+
+def prod(values) -> int:
+    return math.prod(values)
+
+
+def as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def signature(*items) -> tuple[tuple[str, object], ...]:
+    """``signature("in_channels", ("stride", 1))``: bare names are required arguments."""
+    return tuple((i, REQUIRED) if isinstance(i, str) else i for i in items)

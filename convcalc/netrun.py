@@ -1,0 +1,65 @@
+"""``convcalc net``: read a spec (or a batch of YAML documents), propagate, render.
+
+Kept apart from cli.py so that yaml and rich are imported only when a network is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+
+from convcalc import propagate, render, spec
+from convcalc.errors import ConvcalcError, InputTooSmall
+
+
+def evaluate(doc, source: str, input_shape):
+    """One document -> a Report, or raise the ConvcalcError that stops it (with a hint)."""
+    if isinstance(doc, ConvcalcError):
+        raise doc
+    parsed = spec.parse_spec(doc, source)
+    try:
+        return propagate.run(parsed, input_shape)
+    except InputTooSmall as e:
+        shape = input_shape or tuple(parsed.input or ())
+        smallest = propagate.smallest_valid_input(parsed, shape)
+        if smallest is not None:
+            e.fix = (f"{e.fix}; " if e.fix else "") + (
+                f"the smallest input the whole network accepts is {list(smallest)}"
+            )
+        raise
+
+
+def run_net(path: str, input_shape, depth, fmt: str, emit) -> bool:
+    """Evaluate every document of ``path`` and emit each result; True when all succeeded."""
+    text, source = spec.read_text(path)
+    docs = spec.load_documents(text, source)
+    if not docs:
+        raise ConvcalcError(f"{source}: empty spec", fix="write a mapping with input: and layers:")
+    batch = len(docs) > 1
+    all_ok = True
+    for number, doc in enumerate(docs, 1):
+        where = f"{source}#{number}" if batch else source
+        try:
+            report = evaluate(doc, where, input_shape)
+        except ConvcalcError as e:
+            all_ok = False
+            if not batch and fmt not in ("json", "jsonl"):
+                raise
+            if fmt in ("json", "jsonl"):
+                emit("out", json.dumps(render.error_json(e), ensure_ascii=False))
+            emit("err", str(e))
+            continue
+        _emit_report(report, depth, fmt, emit)
+    return all_ok
+
+
+def _emit_report(report, depth, fmt, emit) -> None:
+    if fmt in ("json", "jsonl"):
+        data = render.report_json(report)
+        emit("out", json.dumps(data, ensure_ascii=False, indent=None if fmt == "jsonl" else 2))
+    elif fmt == "markdown":
+        emit("out", render.markdown(report, depth))
+    elif fmt == "csv":
+        emit("out", render.csv_text(report, depth).rstrip("\n"))
+    else:
+        emit("table", render.rich_table(report, depth))
+        emit("out", "\n".join(render.totals_lines(report)))

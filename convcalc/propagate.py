@@ -1,0 +1,352 @@
+"""A spec and an input shape -> one report row per layer, with totals. Pure: no I/O.
+
+Rows are the leaf ``torch.nn`` layers in execution order, plus one row per branch merge
+(``torch.cat`` / sum), which is no ``torch.nn`` layer and is marked ``leaf=False``.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+from convcalc import expr
+from convcalc.errors import ConvcalcError, ShapeError, SpecError
+from convcalc.layers import lookup
+from convcalc.layers.base import GLOBAL, Scale, Window
+from convcalc.spec import _REQUIRED, Expr, Item, Spec
+
+DTYPE_BYTES = 4  # float32
+MAX_NESTING = 64
+MAX_REPEAT = 100_000
+MAX_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field per spatial axis (Araujo et al., Distill 2019): size, jump, start."""
+
+    size: tuple = ()
+    jump: tuple = ()
+    start: tuple = ()
+    is_global: bool = False
+
+    def apply(self, ops) -> "Field":
+        if ops == GLOBAL or self.is_global:
+            return replace(self, is_global=True)
+        state = self
+        for op in ops:
+            n = len(op.factor if isinstance(op, Scale) else op.kernel)
+            if not state.size:
+                state = Field((1,) * n, (Fraction(1),) * n, (Fraction(1, 2),) * n)
+            if len(state.size) != n:
+                return replace(state, is_global=True)  # axes changed: no longer comparable
+            if isinstance(op, Scale):
+                jump = tuple(j / Fraction(f) for j, f in zip(state.jump, op.factor))
+                state = Field(state.size, jump, state.start)
+            else:
+                size = tuple(r + (k - 1) * j for r, k, j in zip(state.size, op.kernel, state.jump))
+                start = tuple(
+                    s0 + (Fraction(k - 1, 2) - p) * j
+                    for s0, k, p, j in zip(state.start, op.kernel, op.pad, state.jump)
+                )
+                jump = tuple(j * Fraction(s) for j, s in zip(state.jump, op.stride))
+                state = Field(size, jump, start)
+        return state
+
+
+def _merge_fields(fields: list[Field]) -> tuple[Field, bool]:
+    """Branches: the largest field; misaligned when jumps or starts differ."""
+    if any(f.is_global for f in fields):
+        return Field(is_global=True), False
+    spatial = [f for f in fields if f.size]
+    if not spatial:
+        return fields[0], False
+    widest = max(spatial, key=lambda f: tuple(f.size))
+    aligned = all(f.jump == widest.jump and f.start == widest.start for f in spatial) and len(spatial) == len(fields)
+    return widest, not aligned
+
+
+@dataclass
+class Row:
+    index: int
+    path: tuple
+    type: str
+    describe: str
+    input_shape: tuple
+    output_shape: tuple
+    params: int = 0
+    macs: int = 0
+    field: Field = Field()
+    line: int = 0
+    note: str | None = None
+    leaf: bool = True
+    containers: tuple = ()  # (path prefix, container type) of each enclosing group
+
+    @property
+    def name(self) -> str:
+        return self.path[-1] if self.path else ""
+
+
+@dataclass
+class Report:
+    name: str
+    input_shape: tuple
+    output_shape: tuple
+    rows: list
+    warnings: list = field(default_factory=list)
+
+    @property
+    def layers(self) -> list:
+        return [r for r in self.rows if r.leaf]
+
+    @property
+    def totals(self) -> dict:
+        leaves = self.layers
+        params = sum(r.params for r in leaves)
+        return {
+            "params": params,
+            "trainable_params": params,
+            "macs": sum(r.macs for r in leaves),
+            "flops": 2 * sum(r.macs for r in leaves),
+            "activation_bytes": sum(_numel(r.output_shape) for r in leaves) * DTYPE_BYTES,
+            "param_bytes": params * DTYPE_BYTES,
+        }
+
+
+def _numel(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+@dataclass
+class _Ctx:
+    spec: Spec
+    rows: list
+    warnings: list
+    depth: int = 0
+
+
+def run(spec: Spec, input_shape=None) -> Report:
+    """Propagate ``input_shape`` (default: the spec's) through every layer of ``spec``."""
+    shape = tuple(input_shape if input_shape is not None else spec.input or ())
+    if not shape:
+        raise SpecError(f"{spec.source}: the spec has no input: shape", fix="add input: [1, 3, 224, 224] or pass --input")
+    ctx = _Ctx(spec, [], [])
+    out, _ = _run_items(ctx, spec.layers, shape, Field(), {}, (), ())
+    return Report(spec.name, shape, out, ctx.rows, ctx.warnings)
+
+
+def _run_items(ctx, items, shape, rf, env, prefix, containers):
+    index = 0
+    for item in items:
+        if item.when is not None and not _truthy(ctx, item, item.when, env, prefix):
+            continue
+        segment = item.name if item.name is not None else str(index)
+        index += 1
+        shape, rf = _run_item(ctx, item, shape, rf, env, (*prefix, segment), containers)
+    return shape, rf
+
+
+def _run_item(ctx, item: Item, shape, rf, env, path, containers):
+    if item.kind == "call":
+        block = ctx.spec.blocks.get(item.target)
+        if block is not None:
+            return _run_block(ctx, item, block, shape, rf, env, path, containers)
+        return _run_layer(ctx, item, shape, rf, env, path, containers)
+    here = containers + ((path, item.kind),)
+    if item.kind == "sequential":
+        return _nested(ctx, item, lambda: _run_items(ctx, item.children, shape, rf, env, path, here))
+    if item.kind == "repeat":
+        count = _resolve(ctx, item, item.count, env, path)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPEAT:
+            raise _located(ctx, item, path, "repeat",
+                           SpecError(f"repeat must be an integer from 0 to {MAX_REPEAT}, got {count!r}"))
+        for i in range(count):
+            inner = {**env, item.var: i} if item.var else env
+            step_path = (*path, str(i))
+            shape, rf = _nested(ctx, item, lambda: _run_items(
+                ctx, item.children, shape, rf, inner, step_path, here + ((step_path, "Sequential"),)))
+        return shape, rf
+    return _run_branches(ctx, item, shape, rf, env, path, here)
+
+
+def _nested(ctx, item, fn):
+    if ctx.depth >= MAX_NESTING:
+        raise SpecError(f"{ctx.spec.source}:{item.line}: blocks nest deeper than {MAX_NESTING} levels (does a block call itself?)")
+    ctx.depth += 1
+    try:
+        return fn()
+    finally:
+        ctx.depth -= 1
+
+
+def _run_branches(ctx, item, shape, rf, env, path, here):
+    outs, fields = [], []
+    for b, branch in enumerate(item.children):
+        bpath = (*path, str(b))
+        out, f = _nested(ctx, item, lambda: _run_items(
+            ctx, branch, shape, rf, env, bpath, here + ((bpath, "Sequential"),)))
+        outs.append(out)
+        fields.append(f)
+    kind = "cat" if item.kind == "concat" else "add"
+    try:
+        merged = _concat(ctx, item, outs, env, path) if kind == "cat" else _add(outs)
+    except ConvcalcError as e:
+        raise _located(ctx, item, path, kind, e) from None
+    merged_rf, misaligned = _merge_fields(fields)
+    if misaligned:
+        ctx.warnings.append(f"{'.'.join(path)}: branches have misaligned receptive fields "
+                            "(different jumps or centres); the largest is reported")
+    ctx.rows.append(Row(len(ctx.rows), (*path, kind), kind, _merge_describe(ctx, item, env, path),
+                        shape, merged, field=merged_rf, line=item.line, leaf=False, containers=here))
+    return merged, merged_rf
+
+
+def _merge_describe(ctx, item, env, path):
+    if item.kind == "concat":
+        return f"torch.cat(dim={_resolve(ctx, item, item.dim, env, path)})"
+    return "sum of branches"
+
+
+def _concat(ctx, item, outs, env, path):
+    dim = _resolve(ctx, item, item.dim, env, path)
+    rank = len(outs[0])
+    if any(len(o) != rank for o in outs):
+        raise ShapeError(f"cannot concatenate branches of different ranks: {[list(o) for o in outs]}")
+    from convcalc.layers.base import norm_dim
+
+    d = norm_dim(dim, rank)
+    for o in outs[1:]:
+        if any(a != b for i, (a, b) in enumerate(zip(o, outs[0])) if i != d):
+            raise ShapeError(
+                f"cannot concatenate along dim {dim}: branch shapes {[list(o) for o in outs]} "
+                "differ in another dimension",
+                fix="make every branch keep the same spatial size (padding 'same', matching strides)",
+            )
+    return (*outs[0][:d], sum(o[d] for o in outs), *outs[0][d + 1:])
+
+
+def _add(outs):
+    first = outs[0]
+    for o in outs[1:]:
+        if o != first:
+            raise ShapeError(
+                f"cannot add branches of shapes {[list(o) for o in outs]}",
+                fix="give the shortcut a 1x1 convolution with the same stride and channels",
+            )
+    return first
+
+
+def _run_block(ctx, item, block, shape, rf, env, path, containers):
+    args = [_resolve(ctx, item, a, env, path) for a in item.args]
+    kwargs = {k: _resolve(ctx, item, v, env, path) for k, v in item.kwargs.items()}
+    names = [n for n, _ in block.params]
+    where = f"{ctx.spec.source}:{item.line}: block {'.'.join(path)} {block.name}"
+    if len(args) > len(names):
+        raise SpecError(f"{where}: takes {len(names)} parameters ({', '.join(names)}), got {len(args)}")
+    bound = dict(zip(names, args))
+    for k, v in kwargs.items():
+        if k not in names:
+            import difflib
+
+            close = difflib.get_close_matches(k, names, n=1)
+            raise SpecError(f"{where}: unknown parameter {k!r}" + (f": did you mean {close[0]}?" if close else f" (parameters: {', '.join(names)})"))
+        if k in bound:
+            raise SpecError(f"{where}: got multiple values for parameter {k!r}")
+        bound[k] = v
+    for n, default in block.params:
+        if n not in bound:
+            if default is _REQUIRED:
+                raise SpecError(f"{where}: missing parameter {n!r}")
+            bound[n] = default
+    inner = {"in_channels": shape[1] if len(shape) > 1 else shape[0] if shape else None,
+             "in_shape": list(shape), **bound}
+    here = containers + ((path, block.name),)
+    return _nested(ctx, item, lambda: _run_items(ctx, block.layers, shape, rf, inner, path, here))
+
+
+def _run_layer(ctx, item, shape, rf, env, path, containers):
+    try:
+        layer_type = lookup(item.target)
+    except SpecError as e:
+        raise _located(ctx, item, path, item.target, e) from None
+    try:
+        args = [_resolve(ctx, item, a, env, path) for a in item.args]
+        kwargs = {k: _resolve(ctx, item, v, env, path) for k, v in item.kwargs.items()}
+        bound = layer_type.bind(args, kwargs, shape)
+        step = layer_type.apply(bound, shape)
+    except ConvcalcError as e:
+        raise _located(ctx, item, path, item.target, e) from None
+    if len(ctx.rows) >= MAX_ROWS:
+        raise SpecError(f"{ctx.spec.source}: more than {MAX_ROWS} layers")
+    new_rf = rf.apply(step.rf)
+    ctx.rows.append(Row(len(ctx.rows), path, layer_type.name, layer_type.describe(bound), shape,
+                        tuple(step.out), step.params, step.macs, new_rf, item.line, step.note,
+                        containers=containers))
+    if step.note:
+        ctx.warnings.append(f"{'.'.join(path)}: {step.note}")
+    return tuple(step.out), new_rf
+
+
+def _resolve(ctx, item, value, env, path):
+    try:
+        if isinstance(value, Expr):
+            return value.resolve(env)
+        if isinstance(value, ast.AST):
+            return expr.evaluate(value, env)
+        if isinstance(value, list):
+            return [_resolve(ctx, item, v, env, path) for v in value]
+        return value
+    except SpecError as e:
+        raise _located(ctx, item, path, item.target or item.kind, e) from None
+
+
+def _truthy(ctx, item, value, env, path) -> bool:
+    result = _resolve(ctx, item, value, env, path)
+    if not isinstance(result, bool):
+        raise _located(ctx, item, path, "when", SpecError(f"when: must be true or false, got {result!r}"))
+    return result
+
+
+def _located(ctx, item, path, type_name, error: ConvcalcError) -> ConvcalcError:
+    """The same error, prefixed with file, line, layer path and type."""
+    if getattr(error, "path", None) is not None:
+        return error
+    located = type(error)(
+        f"{ctx.spec.source}:{item.line}: layer {'.'.join(path)} {type_name}: {error.message}",
+        fix=error.fix,
+    )
+    located.path = ".".join(path)
+    located.layer_type = type_name
+    return located
+
+
+def smallest_valid_input(spec: Spec, shape, limit: int = 1 << 16):
+    """The smallest input (every spatial size equal, batch and channels kept) that the whole
+    network accepts, or None. Spatial sizes are the dimensions after the first two."""
+    if len(shape) < 3:
+        return None
+
+    def ok(s):
+        try:
+            run(spec, (*shape[:2], *([s] * (len(shape) - 2))))
+            return True
+        except ConvcalcError:
+            return False
+
+    hi = 1
+    while hi <= limit and not ok(hi):
+        hi *= 2
+    if hi > limit:
+        return None
+    lo = hi // 2  # invalid (or 0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return (*shape[:2], *([hi] * (len(shape) - 2)))

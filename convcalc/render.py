@@ -1,0 +1,186 @@
+"""Reports -> JSON data, rich tables, markdown and CSV. No printing here.
+
+The table, markdown and CSV share one list of display rows (``table_rows``), so they
+cannot disagree; JSON lists every leaf layer whatever ``--depth`` says.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from fractions import Fraction
+
+from convcalc.errors import ConvcalcError
+from convcalc.propagate import DTYPE_BYTES, Report, Row
+
+CONVENTIONS = {
+    "macs": "multiply-accumulates of conv/linear weights only; bias, normalisation, "
+    "activations and pooling excluded (torchvision's GFLOPS convention); FLOPs = 2 x MACs",
+    "params": "trainable parameters; BatchNorm running statistics are buffers, not parameters",
+    "receptive_field": "size and jump per spatial axis (Araujo et al., Distill 2019); "
+    "over branches the largest",
+    "memory": f"estimates, not measurements: activation_bytes = sum of every layer's output "
+    f"elements x {DTYPE_BYTES} bytes (float32); param_bytes = params x {DTYPE_BYTES} bytes",
+}
+
+COLUMNS = ("Layer", "Type", "Output shape", "Params", "MACs", "RF", "Jump")
+
+
+def _num(value) -> int | float:
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    return value
+
+
+def field_json(row: Row):
+    """(receptive_field, jump) for JSON: per-axis lists, 'global', or None before any window."""
+    f = row.field
+    if f.is_global:
+        return "global", None
+    if not f.size:
+        return None, None
+    return [_num(v) for v in f.size], [_num(v) for v in f.jump]
+
+
+def report_json(report: Report) -> dict:
+    layers, merges = [], []
+    for row in report.rows:
+        rf, jump = field_json(row)
+        entry = {
+            "index": len(layers) if row.leaf else None,
+            "path": ".".join(row.path),
+            "name": row.name,
+            "type": row.type,
+            "description": row.describe,
+            "input_shape": list(row.input_shape),
+            "output_shape": list(row.output_shape),
+            "params": row.params,
+            "macs": row.macs,
+            "receptive_field": rf,
+            "jump": jump,
+            "line": row.line,
+        }
+        if row.leaf:
+            layers.append(entry)
+        else:
+            del entry["index"]
+            merges.append(entry)
+    return {
+        "name": report.name,
+        "input_shape": list(report.input_shape),
+        "output_shape": list(report.output_shape),
+        "layers": layers,
+        "merges": merges,
+        "totals": report.totals,
+        "warnings": list(report.warnings),
+        "conventions": CONVENTIONS,
+    }
+
+
+def error_json(error: ConvcalcError) -> dict:
+    return {"error": {"message": str(error), "layer": error.path, "type": error.layer_type}}
+
+
+# Display rows (table, markdown, CSV) ---------------------------------------------------
+
+
+def table_rows(report: Report, depth: int | None = None) -> list[dict]:
+    """One dict per displayed row; with ``depth``, deeper rows fold into their group."""
+    out: list[dict] = []
+    groups: dict[tuple, dict] = {}
+    for row in report.rows:
+        if depth is not None and len(row.path) > depth:
+            prefix = row.path[:depth]
+            group = groups.get(prefix)
+            if group is None:
+                kind = next((k for p, k in row.containers if p == prefix), "Sequential")
+                group = {"path": prefix, "type": kind, "output_shape": row.output_shape,
+                         "params": 0, "macs": 0, "row": row}
+                groups[prefix] = group
+                out.append(group)
+            group["output_shape"] = row.output_shape
+            group["params"] += row.params
+            group["macs"] += row.macs
+            group["row"] = row
+        else:
+            out.append({"path": row.path, "type": row.describe, "output_shape": row.output_shape,
+                        "params": row.params, "macs": row.macs, "row": row})
+    return [
+        {
+            "layer": ".".join(g["path"]),
+            "type": g["type"],
+            "output_shape": _shape(g["output_shape"]),
+            "params": g["params"],
+            "macs": g["macs"],
+            **_field_text(g["row"]),
+        }
+        for g in out
+    ]
+
+
+def _shape(shape) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def _field_text(row: Row) -> dict:
+    rf, jump = field_json(row)
+    if rf == "global":
+        return {"rf": "global", "jump": ""}
+    if rf is None:
+        return {"rf": "1", "jump": "1"}
+    fmt = lambda vs: "x".join(f"{v:g}" if isinstance(v, float) else str(v) for v in vs)  # noqa: E731
+    return {"rf": fmt(rf), "jump": fmt(jump)}
+
+
+def totals_lines(report: Report) -> list[str]:
+    t = report.totals
+    return [
+        f"Total params: {t['params']:,} (trainable {t['trainable_params']:,})",
+        f"Total MACs: {t['macs']:,} ({t['macs'] / 1e9:.4g} GMACs; FLOPs = 2 x MACs)",
+        f"Activation memory (estimate): {_mib(t['activation_bytes'])}; "
+        f"parameter memory (estimate): {_mib(t['param_bytes'])}",
+        "MACs: conv/linear weight multiply-accumulates only (bias, norms, activations, pooling "
+        "excluded). Params exclude BN buffers. Memory: outputs x 4 B and params x 4 B (float32).",
+    ]
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.2f} MiB"
+
+
+def rich_table(report: Report, depth: int | None = None):
+    from rich.table import Table
+
+    table = Table(title=f"{report.name}: input {_shape(report.input_shape)} -> "
+                  f"{_shape(report.output_shape)}", title_justify="left")
+    for col in COLUMNS:
+        table.add_column(col, justify="right" if col in ("Params", "MACs") else "left",
+                         overflow="fold")
+    for r in table_rows(report, depth):
+        table.add_row(r["layer"], r["type"], r["output_shape"], f"{r['params']:,}",
+                      f"{r['macs']:,}", r["rf"], r["jump"])
+    return table
+
+
+def markdown(report: Report, depth: int | None = None) -> str:
+    lines = [f"**{report.name}**: input `{_shape(report.input_shape)}` -> "
+             f"`{_shape(report.output_shape)}`", "",
+             "| " + " | ".join(COLUMNS) + " |",
+             "|" + "|".join("---:" if c in ("Params", "MACs") else "---" for c in COLUMNS) + "|"]
+    for r in table_rows(report, depth):
+        cells = [r["layer"], f"`{r['type']}`", r["output_shape"], f"{r['params']:,}",
+                 f"{r['macs']:,}", r["rf"], r["jump"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    lines += [f"{line}  " for line in totals_lines(report)]
+    return "\n".join(lines)
+
+
+def csv_text(report: Report, depth: int | None = None) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["layer", "type", "output_shape", "params", "macs", "receptive_field", "jump"])
+    for r in table_rows(report, depth):
+        writer.writerow([r["layer"], r["type"], r["output_shape"], r["params"], r["macs"],
+                         r["rf"], r["jump"]])
+    return buf.getvalue()

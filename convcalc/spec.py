@@ -1,0 +1,378 @@
+"""Model specs: YAML (safe loading only) -> a tree of layer items, with line numbers.
+
+A spec is a mapping with ``name``, ``input`` (the full tensor shape), ``layers`` and,
+optionally, ``blocks`` (parameterised reusable layer lists). A layer item is one of
+
+- ``Conv2d(1, 6, kernel_size=5)`` or a bare ``ReLU``: a ``torch.nn`` constructor call;
+- ``{Conv2d: {out_channels: 6, kernel_size: 5}}``: the same as a one-key mapping;
+- ``vgg_block(2, 128)`` / ``{vgg_block: {num_convs: 2, channels: 128}}``: a block call;
+- ``{repeat: N, layers: [...]}`` (``var: i`` names the repetition index);
+- ``{concat: [branch, ...]}`` (``dim``, default 1) and ``{add: [branch, ...]}``: parallel
+  branches joined by ``torch.cat`` or by a sum; a branch is a list of items, ``[]`` is the
+  identity;
+- ``{sequential: [...]}``: a named group.
+
+Any item may carry ``name:`` (its path segment) and ``when:`` (an expression: the item is
+skipped when false). Inside a block, argument values may be expressions over the block's
+parameters (``2 * channels``) and ``in_channels`` (dimension 1 of the incoming shape).
+Only PyYAML is imported here, and only when a spec is read.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convcalc import expr
+from convcalc.errors import SpecError
+
+STRUCTURAL = ("repeat", "concat", "add", "sequential")
+MODIFIERS = ("name", "when", "layers", "var", "dim")
+TOP_KEYS = ("name", "input", "layers", "blocks", "description")
+MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Item:
+    """One entry of a layers list, not yet evaluated (block parameters are bound at run time)."""
+
+    kind: str  # "call" (a layer or a block), "repeat", "concat", "add", "sequential"
+    line: int
+    target: str = ""  # layer or block name, for "call"
+    args: list = field(default_factory=list)  # values or ast nodes
+    kwargs: dict = field(default_factory=dict)
+    children: list = field(default_factory=list)  # list[Item] or, for branches, list[list[Item]]
+    name: str | None = None
+    when: object = None  # ast node
+    count: object = None  # repeat count (value or ast node)
+    var: str | None = None
+    dim: object = 1
+
+
+@dataclass
+class Block:
+    name: str
+    params: list  # [(name, default or REQUIRED)]
+    layers: list
+    line: int
+
+
+@dataclass
+class Spec:
+    name: str
+    input: list | None
+    layers: list
+    blocks: dict
+    source: str  # file name for messages
+    line: int = 1
+
+
+_REQUIRED = object()
+
+
+class Located(list):
+    """A list that remembers the source line of each element."""
+
+    lines: list
+
+
+class LocatedDict(dict):
+    line: int
+    key_lines: dict
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - PyYAML is a dependency
+        raise SpecError("PyYAML is needed to read specs: pip install PyYAML") from None
+    return yaml
+
+
+def read_text(path: str) -> tuple[str, str]:
+    """The spec text and its display name: a path, ``-`` for standard input, or ``zoo:NAME``."""
+    if path == "-":
+        import sys
+
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        return _decode(data, "<stdin>"), "<stdin>"
+    if path.startswith("zoo:"):
+        from convcalc import zoo
+
+        return zoo.read(path[4:]), path
+    p = Path(path)
+    if p.is_dir():
+        raise SpecError(f"{path} is a directory, not a spec file")
+    try:
+        with p.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file", fix="give a spec path, - for standard input, or zoo:NAME") from None
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read: {e.strerror}") from None
+    return _decode(data, path), path
+
+
+def _decode(data: bytes, name: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise SpecError(f"{name} is larger than {MAX_BYTES // 2**20} MiB")
+    if b"\x00" in data:
+        raise SpecError(f"{name} is a binary file, not a YAML spec")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError(f"{name} is not UTF-8 text") from None
+
+
+def load_documents(text: str, source: str) -> list:
+    """Each YAML document as plain data with line numbers, or the SpecError that stops it."""
+    yaml = _yaml()
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    docs = []
+    try:
+        for node in yaml.compose_all(text, Loader=loader):
+            docs.append(_from_node(node, yaml) if node is not None else None)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        docs.append(SpecError(f"{where}: malformed YAML: {problem}"))
+    except RecursionError:
+        docs.append(SpecError(f"{source}: YAML nested too deeply"))
+    return docs
+
+
+def _from_node(node, yaml):
+    """A composed YAML node -> Python data; lists and dicts carry their source lines."""
+    if isinstance(node, yaml.SequenceNode):
+        out = Located(_from_node(n, yaml) for n in node.value)
+        out.lines = [n.start_mark.line + 1 for n in node.value]
+        return out
+    if isinstance(node, yaml.MappingNode):
+        out = LocatedDict()
+        out.line = node.start_mark.line + 1
+        out.key_lines = {}
+        for key_node, value_node in node.value:
+            key = _from_node(key_node, yaml)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise SpecError(f"line {key_node.start_mark.line + 1}: mapping keys must be plain names")
+            out[key] = _from_node(value_node, yaml)
+            out.key_lines[key] = key_node.start_mark.line + 1
+        return out
+    constructor = yaml.constructor.SafeConstructor()
+    try:
+        return constructor.construct_object(node, deep=True)
+    except yaml.YAMLError as e:
+        raise SpecError(f"line {node.start_mark.line + 1}: {getattr(e, 'problem', e)}") from None
+
+
+def parse_spec(doc, source: str) -> Spec:
+    """Validate a document's structure and build its item tree (no shapes yet)."""
+    if doc is None:
+        raise SpecError(f"{source}: empty spec", fix="write a mapping with input: and layers:")
+    if not isinstance(doc, dict):
+        raise SpecError(
+            f"{source}:{_line(doc)}: a spec must be a mapping with input: and layers:, "
+            f"got {type(doc).__name__}"
+        )
+    unknown = [k for k in doc if k not in TOP_KEYS]
+    if unknown:
+        raise SpecError(
+            f"{source}:{doc.key_lines.get(unknown[0], doc.line)}: unknown key {unknown[0]!r}",
+            fix=f"a spec has {', '.join(TOP_KEYS)}",
+        )
+    if "layers" not in doc:
+        raise SpecError(f"{source}:{doc.line}: the spec has no layers:")
+    name = doc.get("name", Path(source).stem if not source.startswith("zoo:") else source[4:])
+    blocks = {}
+    raw_blocks = doc.get("blocks") or {}
+    if not isinstance(raw_blocks, dict):
+        raise SpecError(f"{source}:{_line(raw_blocks)}: blocks: must be a mapping of block names")
+    for bname, body in raw_blocks.items():
+        blocks[str(bname)] = _parse_block(str(bname), body, source, raw_blocks.key_lines.get(bname, 1))
+    layers = _parse_items(doc["layers"], source, doc.key_lines.get("layers", 1))
+    return Spec(str(name), _parse_input(doc.get("input"), source, doc), layers, blocks, source)
+
+
+def _parse_input(value, source, doc):
+    if value is None:
+        return None
+    line = doc.key_lines.get("input", 1)
+    if isinstance(value, str):
+        value = [v.strip() for v in value.replace("x", ",").split(",")]
+        try:
+            value = [int(v) for v in value]
+        except ValueError:
+            raise SpecError(f"{source}:{line}: input must be a list of sizes, got {value!r}") from None
+    if not isinstance(value, list) or not value:
+        raise SpecError(f"{source}:{line}: input must be a list of sizes like [1, 3, 224, 224]")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 2**63 - 1:
+            raise SpecError(
+                f"{source}:{line}: input sizes must be integers from 0 to 2**63 - 1, got {v!r}"
+            )
+    return list(value)
+
+
+def _parse_block(name, body, source, line) -> Block:
+    if isinstance(body, list):
+        body = {"layers": body}
+    if not isinstance(body, dict) or "layers" not in body:
+        raise SpecError(f"{source}:{line}: block {name!r} needs layers: (and optionally params:)")
+    extra = [k for k in body if k not in ("params", "layers")]
+    if extra:
+        raise SpecError(f"{source}:{line}: block {name!r}: unknown key {extra[0]!r} (use params:, layers:)")
+    params = []
+    raw = body.get("params") or []
+    entries = list(raw.items()) if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        raise SpecError(f"{source}:{line}: block {name!r}: params must be a list of names")
+    for entry in entries:
+        if isinstance(entry, tuple):
+            params.append((str(entry[0]), entry[1]))
+        elif isinstance(entry, str) and entry.isidentifier():
+            params.append((entry, _REQUIRED))
+        elif isinstance(entry, dict) and len(entry) == 1:
+            ((k, v),) = entry.items()
+            params.append((str(k), v))
+        else:
+            raise SpecError(f"{source}:{line}: block {name!r}: bad parameter {entry!r}")
+    return Block(name, params, _parse_items(body["layers"], source, line), line)
+
+
+def _parse_items(value, source, line) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        value = Located([value])
+        value.lines = [line]
+    lines = getattr(value, "lines", [line] * len(value))
+    return [_parse_item(v, source, ln) for v, ln in zip(value, lines, strict=True)]
+
+
+def _parse_branches(value, source, line) -> list:
+    if not isinstance(value, list) or len(value) < 1:
+        raise SpecError(f"{source}:{line}: branches must be a list, one entry per branch")
+    lines = getattr(value, "lines", [line] * len(value))
+    return [_parse_items(b, source, ln) for b, ln in zip(value, lines, strict=True)]
+
+
+def _parse_item(value, source, line) -> Item:
+    if isinstance(value, str):
+        target, args, kwargs = _call(value, source, line)
+        return Item("call", line, target, args, kwargs)
+    if not isinstance(value, dict) or not value:
+        raise SpecError(
+            f"{source}:{line}: cannot read {value!r} as a layer",
+            fix="write Name, Name(args) or {Name: {arg: value}}",
+        )
+    main = [k for k in value if k not in MODIFIERS]
+    if len(main) == 1:
+        key = main[0]
+        body = value[key]
+    elif not main and "layers" in value:
+        key, body = "sequential", value["layers"]  # {name: stem, layers: [...]}: a named group
+    else:
+        raise SpecError(
+            f"{source}:{line}: a layer mapping has one key (the layer), got "
+            f"{', '.join(map(repr, main)) or 'none'}",
+            fix="write {Conv2d: {out_channels: 6, kernel_size: 5}}",
+        )
+    allowed = {"repeat": {"layers", "var"}, "concat": {"dim"}}.get(key, set())
+    if not main:
+        allowed = {"layers"}
+    extra = [k for k in value if k in MODIFIERS and k not in allowed | {"name", "when"}]
+    if extra:
+        raise SpecError(f"{source}:{line}: {extra[0]}: does not apply to {key}")
+    if key in STRUCTURAL:
+        item = _structural(key, body, value, source, line)
+    else:
+        item = _mapping_call(str(key), body, source, line)
+    if "name" in value:
+        if isinstance(value["name"], bool) or not isinstance(value["name"], (str, int)):
+            raise SpecError(f"{source}:{line}: name must be a string")
+        item.name = str(value["name"])
+    if "when" in value:
+        item.when = _maybe_expr(value["when"], source, line)
+    return item
+
+
+def _structural(key, body, value, source, line) -> Item:
+    if key == "repeat":
+        if "layers" not in value:
+            raise SpecError(f"{source}:{line}: repeat needs layers: (the layers to repeat)")
+        var = value.get("var")
+        if var is not None and not (isinstance(var, str) and var.isidentifier()):
+            raise SpecError(f"{source}:{line}: var must be a name, got {var!r}")
+        return Item("repeat", line, count=_maybe_expr(body, source, line), var=var,
+                    children=_parse_items(value["layers"], source, line))
+    if key in ("concat", "add"):
+        dim = value.get("dim", 1)
+        return Item(key, line, children=_parse_branches(body, source, line),
+                    dim=_maybe_expr(dim, source, line))
+    return Item("sequential", line, children=_parse_items(body, source, line))
+
+
+def _mapping_call(target, body, source, line) -> Item:
+    if body is None:
+        return Item("call", line, target)
+    if isinstance(body, list):
+        return Item("call", line, target, [_value(v, source, line) for v in body])
+    if isinstance(body, dict):
+        kwargs = {}
+        for k, v in body.items():
+            if not isinstance(k, str) or not k.isidentifier():
+                raise SpecError(f"{source}:{line}: {target}: argument names must be identifiers, got {k!r}")
+            kwargs[k] = _value(v, source, line)
+        return Item("call", line, target, [], kwargs)
+    return Item("call", line, target, [_value(body, source, line)])
+
+
+def _call(text, source, line):
+    try:
+        target, args, kwargs = expr.parse_call(text)
+    except SpecError as e:
+        raise SpecError(f"{source}:{line}: {e}") from None
+    return target, args, kwargs
+
+
+def _value(v, source, line):
+    """A mapping-form argument: plain data, or an expression when it reads as one."""
+    if isinstance(v, list):
+        return [_value(x, source, line) for x in v]
+    if isinstance(v, dict):
+        raise SpecError(f"{source}:{line}: argument values cannot be mappings, got {dict(v)!r}")
+    if isinstance(v, str):
+        return _maybe_expr(v, source, line)
+    return v
+
+
+def _maybe_expr(v, source, line):
+    """Strings that parse as expressions become ``Expr`` (resolved at run time, falling back
+    to the plain string when they name something unknown, like ``'same'``)."""
+    if not isinstance(v, str):
+        return v
+    try:
+        node = ast.parse(v.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return v
+    if isinstance(node, ast.Constant):
+        return node.value if not isinstance(node.value, str) else v
+    return Expr(v, node)
+
+
+@dataclass(frozen=True)
+class Expr:
+    text: str
+    node: ast.expr
+
+    def resolve(self, env: dict):
+        names = {n.id for n in ast.walk(self.node) if isinstance(n, ast.Name)}
+        if names - set(env) - {"true", "false"}:
+            return self.text  # a plain string such as 'same' or 'nearest-exact'
+        return expr.evaluate(self.node, env)
+
+
+def _line(value) -> int:
+    return getattr(value, "line", 1)

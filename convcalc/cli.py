@@ -370,7 +370,11 @@ def _echo_net(kind: str, payload) -> None:
     if kind == "table":
         from rich.console import Console
 
-        Console(soft_wrap=False, highlight=False).print(payload)
+        import sys
+
+        # A pipe or a file gets the whole table unwrapped; a terminal gets its own width.
+        width = None if sys.stdout.isatty() else 240
+        Console(width=width, highlight=False).print(payload)
     elif kind == "err":
         click.echo(f"Error: {payload}", err=True)
     else:

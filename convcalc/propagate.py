@@ -77,15 +77,29 @@ class Row:
     output_shape: tuple
     params: int = 0
     macs: int = 0
-    field: Field = Field()
+    rf: Field = Field()
     line: int = 0
     note: str | None = None
     leaf: bool = True
+    args: dict = field(default_factory=dict)  # the bound constructor arguments
     containers: tuple = ()  # (path prefix, container type) of each enclosing group
 
     @property
     def name(self) -> str:
         return self.path[-1] if self.path else ""
+
+
+@dataclass
+class Node:
+    """The executed structure, for rebuilding the network elsewhere (torch): a leaf layer,
+    a sequence, or branches joined by ``cat``/``add``."""
+
+    kind: str  # "layer", "seq", "cat", "add"
+    name: str
+    row: Row | None = None
+    children: list = field(default_factory=list)
+    label: str = ""  # block or container name for "seq"
+    dim: int | None = None
 
 
 @dataclass
@@ -95,6 +109,7 @@ class Report:
     output_shape: tuple
     rows: list
     warnings: list = field(default_factory=list)
+    tree: list = field(default_factory=list)
 
     @property
     def layers(self) -> list:
@@ -135,42 +150,72 @@ def run(spec: Spec, input_shape=None) -> Report:
     if not shape:
         raise SpecError(f"{spec.source}: the spec has no input: shape", fix="add input: [1, 3, 224, 224] or pass --input")
     ctx = _Ctx(spec, [], [])
-    out, _ = _run_items(ctx, spec.layers, shape, Field(), {}, (), ())
-    return Report(spec.name, shape, out, ctx.rows, ctx.warnings)
+    tree: list = []
+    out, _ = _run_items(ctx, spec.layers, shape, Field(), {}, (), (), tree)
+    return Report(spec.name, shape, out, ctx.rows, ctx.warnings, tree)
 
 
-def _run_items(ctx, items, shape, rf, env, prefix, containers):
-    index = 0
+class _Names:
+    """Path segments within one group: 0, 1, 2... (like nn.Sequential), or the item's name."""
+
+    def __init__(self):
+        self.index = 0
+        self.used = set()
+
+    def next(self, ctx, item) -> str:
+        segment = item.name if item.name is not None else str(self.index)
+        self.index += 1
+        if segment in self.used:
+            raise SpecError(
+                f"{ctx.spec.source}:{item.line}: two items named {segment!r} in the same group"
+            )
+        self.used.add(segment)
+        return segment
+
+
+def _run_items(ctx, items, shape, rf, env, prefix, containers, sink, names=None):
+    names = names or _Names()
     for item in items:
         if item.when is not None and not _truthy(ctx, item, item.when, env, prefix):
             continue
-        segment = item.name if item.name is not None else str(index)
-        index += 1
-        shape, rf = _run_item(ctx, item, shape, rf, env, (*prefix, segment), containers)
+        if item.kind == "repeat" and item.name is None:
+            # an unnamed repeat unrolls in place, as a Python loop filling an nn.Sequential
+            shape, rf = _run_repeat(ctx, item, shape, rf, env, prefix, containers, sink, names)
+            continue
+        path = (*prefix, names.next(ctx, item))
+        shape, rf = _run_item(ctx, item, shape, rf, env, path, containers, sink)
     return shape, rf
 
 
-def _run_item(ctx, item: Item, shape, rf, env, path, containers):
+def _run_repeat(ctx, item, shape, rf, env, prefix, containers, sink, names):
+    count = _resolve(ctx, item, item.count, env, prefix)
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPEAT:
+        raise _located(ctx, item, prefix, "repeat",
+                       SpecError(f"repeat must be an integer from 0 to {MAX_REPEAT}, got {count!r}"))
+    for i in range(count):
+        inner = {**env, item.var: i} if item.var else env
+        shape, rf = _nested(ctx, item, lambda: _run_items(
+            ctx, item.children, shape, rf, inner, prefix, containers, sink, names))
+    return shape, rf
+
+
+def _run_item(ctx, item: Item, shape, rf, env, path, containers, sink):
     if item.kind == "call":
         block = ctx.spec.blocks.get(item.target)
         if block is not None:
-            return _run_block(ctx, item, block, shape, rf, env, path, containers)
-        return _run_layer(ctx, item, shape, rf, env, path, containers)
+            return _run_block(ctx, item, block, shape, rf, env, path, containers, sink)
+        return _run_layer(ctx, item, shape, rf, env, path, containers, sink)
     here = containers + ((path, item.kind),)
     if item.kind == "sequential":
-        return _nested(ctx, item, lambda: _run_items(ctx, item.children, shape, rf, env, path, here))
-    if item.kind == "repeat":
-        count = _resolve(ctx, item, item.count, env, path)
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPEAT:
-            raise _located(ctx, item, path, "repeat",
-                           SpecError(f"repeat must be an integer from 0 to {MAX_REPEAT}, got {count!r}"))
-        for i in range(count):
-            inner = {**env, item.var: i} if item.var else env
-            step_path = (*path, str(i))
-            shape, rf = _nested(ctx, item, lambda: _run_items(
-                ctx, item.children, shape, rf, inner, step_path, here + ((step_path, "Sequential"),)))
-        return shape, rf
-    return _run_branches(ctx, item, shape, rf, env, path, here)
+        node = Node("seq", path[-1], label="Sequential")
+        sink.append(node)
+        return _nested(ctx, item, lambda: _run_items(
+            ctx, item.children, shape, rf, env, path, here, node.children))
+    if item.kind == "repeat":  # a named repeat is a group of its own
+        node = Node("seq", path[-1], label="repeat")
+        sink.append(node)
+        return _run_repeat(ctx, item, shape, rf, env, path, here, node.children, _Names())
+    return _run_branches(ctx, item, shape, rf, env, path, here, sink)
 
 
 def _nested(ctx, item, fn):
@@ -183,15 +228,20 @@ def _nested(ctx, item, fn):
         ctx.depth -= 1
 
 
-def _run_branches(ctx, item, shape, rf, env, path, here):
+def _run_branches(ctx, item, shape, rf, env, path, here, sink):
     outs, fields = [], []
+    kind = "cat" if item.kind == "concat" else "add"
+    node = Node(kind, path[-1])
+    sink.append(node)
     for b, branch in enumerate(item.children):
         bpath = (*path, str(b))
+        branch_node = Node("seq", str(b), label="Sequential")
+        node.children.append(branch_node)
         out, f = _nested(ctx, item, lambda: _run_items(
-            ctx, branch, shape, rf, env, bpath, here + ((bpath, "Sequential"),)))
+            ctx, branch, shape, rf, env, bpath, here + ((bpath, "Sequential"),),
+            branch_node.children))
         outs.append(out)
         fields.append(f)
-    kind = "cat" if item.kind == "concat" else "add"
     try:
         merged = _concat(ctx, item, outs, env, path) if kind == "cat" else _add(outs)
     except ConvcalcError as e:
@@ -200,8 +250,12 @@ def _run_branches(ctx, item, shape, rf, env, path, here):
     if misaligned:
         ctx.warnings.append(f"{'.'.join(path)}: branches have misaligned receptive fields "
                             "(different jumps or centres); the largest is reported")
-    ctx.rows.append(Row(len(ctx.rows), (*path, kind), kind, _merge_describe(ctx, item, env, path),
-                        shape, merged, field=merged_rf, line=item.line, leaf=False, containers=here))
+    row = Row(len(ctx.rows), (*path, kind), kind, _merge_describe(ctx, item, env, path),
+              shape, merged, rf=merged_rf, line=item.line, leaf=False, containers=here)
+    ctx.rows.append(row)
+    node.row = row
+    if kind == "cat":
+        node.dim = _resolve(ctx, item, item.dim, env, path)
     return merged, merged_rf
 
 
@@ -240,7 +294,7 @@ def _add(outs):
     return first
 
 
-def _run_block(ctx, item, block, shape, rf, env, path, containers):
+def _run_block(ctx, item, block, shape, rf, env, path, containers, sink):
     args = [_resolve(ctx, item, a, env, path) for a in item.args]
     kwargs = {k: _resolve(ctx, item, v, env, path) for k, v in item.kwargs.items()}
     names = [n for n, _ in block.params]
@@ -265,10 +319,13 @@ def _run_block(ctx, item, block, shape, rf, env, path, containers):
     inner = {"in_channels": shape[1] if len(shape) > 1 else shape[0] if shape else None,
              "in_shape": list(shape), **bound}
     here = containers + ((path, block.name),)
-    return _nested(ctx, item, lambda: _run_items(ctx, block.layers, shape, rf, inner, path, here))
+    node = Node("seq", path[-1], label=block.name)
+    sink.append(node)
+    return _nested(ctx, item, lambda: _run_items(
+        ctx, block.layers, shape, rf, inner, path, here, node.children))
 
 
-def _run_layer(ctx, item, shape, rf, env, path, containers):
+def _run_layer(ctx, item, shape, rf, env, path, containers, sink):
     try:
         layer_type = lookup(item.target)
     except SpecError as e:
@@ -283,9 +340,11 @@ def _run_layer(ctx, item, shape, rf, env, path, containers):
     if len(ctx.rows) >= MAX_ROWS:
         raise SpecError(f"{ctx.spec.source}: more than {MAX_ROWS} layers")
     new_rf = rf.apply(step.rf)
-    ctx.rows.append(Row(len(ctx.rows), path, layer_type.name, layer_type.describe(bound), shape,
-                        tuple(step.out), step.params, step.macs, new_rf, item.line, step.note,
-                        containers=containers))
+    row = Row(len(ctx.rows), path, layer_type.name, layer_type.describe(bound), shape,
+              tuple(step.out), step.params, step.macs, new_rf, item.line, step.note,
+              containers=containers, args=bound)
+    ctx.rows.append(row)
+    sink.append(Node("layer", path[-1], row))
     if step.note:
         ctx.warnings.append(f"{'.'.join(path)}: {step.note}")
     return tuple(step.out), new_rf

@@ -34,7 +34,7 @@ def _num(value) -> int | float:
 
 def field_json(row: Row):
     """(receptive_field, jump) for JSON: per-axis lists, 'global', or None before any window."""
-    f = row.field
+    f = row.rf
     if f.is_global:
         return "global", None
     if not f.size:
@@ -155,7 +155,7 @@ def rich_table(report: Report, depth: int | None = None):
                   f"{_shape(report.output_shape)}", title_justify="left")
     for col in COLUMNS:
         table.add_column(col, justify="right" if col in ("Params", "MACs") else "left",
-                         overflow="fold")
+                         overflow="fold", no_wrap=col not in ("Layer", "Type"))
     for r in table_rows(report, depth):
         table.add_row(r["layer"], r["type"], r["output_shape"], f"{r['params']:,}",
                       f"{r['macs']:,}", r["rf"], r["jump"])

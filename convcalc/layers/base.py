@@ -72,19 +72,23 @@ class LayerType:
     infer: tuple[Infer, ...] = ()
     varargs: bool = False  # nn.Identity takes and ignores anything
     doc: str = ""
+    positional: int = -1  # how many arguments may be positional (-1: all)
     arg_names: frozenset = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(self, "arg_names", frozenset(n for n, _ in self.signature))
+        if self.positional < 0:
+            object.__setattr__(self, "positional", len(self.signature))
 
     def bind(self, args: Sequence, kwargs: dict, shape: Shape) -> dict:
         """PyTorch's argument binding: positional, then keywords, then defaults and inference."""
         if self.varargs:
             return {}
         names = [n for n, _ in self.signature]
-        if len(args) > len(names):
+        if len(args) > self.positional:
+            shown = ", ".join(names[: self.positional])
             raise SpecError(
-                f"takes at most {len(names)} arguments ({', '.join(names)}), got {len(args)}"
+                f"takes at most {self.positional} positional arguments ({shown}), got {len(args)}"
             )
         bound = dict(zip(names, args))
         for key, value in kwargs.items():
@@ -207,5 +211,6 @@ def as_list(value) -> list:
 
 
 def signature(*items) -> tuple[tuple[str, object], ...]:
-    """``signature("in_channels", ("stride", 1))``: bare names are required arguments."""
+    """``signature("in_channels", ("stride", 1))``: bare names are required arguments.
+    Keyword-only arguments go in ``LayerType(positional=...)``."""
     return tuple((i, REQUIRED) if isinstance(i, str) else i for i in items)

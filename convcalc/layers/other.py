@@ -50,6 +50,11 @@ def _linear(b, shape):
 # Normalisation -------------------------------------------------------------------------
 
 
+def _affine_params(b, flag: str, size: int) -> int:
+    """A weight per element when affine, and a bias too unless bias=False."""
+    return size * (2 if b["bias"] else 1) if b[flag] else 0
+
+
 def _channel_dim1(ranks, name):
     def read(shape):
         if len(shape) not in ranks:
@@ -65,8 +70,8 @@ def _batchnorm(nd):
     def apply(b, shape):
         if len(shape) not in ranks:
             raise rank_error(f"BatchNorm{nd}d", shape, ranks)
-        check_bool(b, "affine", "track_running_stats")
-        return Step(shape, params=2 * b["num_features"] if b["affine"] else 0)
+        check_bool(b, "affine", "track_running_stats", "bias")
+        return Step(shape, params=_affine_params(b, "affine", b["num_features"]))
 
     return apply, Infer("num_features", _channel_dim1(ranks, f"BatchNorm{nd}d"), "channels")
 
@@ -82,7 +87,7 @@ def _instancenorm(nd):
     def apply(b, shape):
         if len(shape) not in ranks:
             raise rank_error(f"InstanceNorm{nd}d", shape, ranks)
-        check_bool(b, "affine", "track_running_stats")
+        check_bool(b, "affine", "track_running_stats", "bias")
         channels = shape[-(nd + 1)]
         note = None
         if b["num_features"] != channels:
@@ -93,7 +98,7 @@ def _instancenorm(nd):
                     fix=f"use num_features={channels}",
                 )
             note = f"num_features={b['num_features']} differs from {channels} channels (PyTorch warns)"
-        return Step(shape, params=2 * b["num_features"] if b["affine"] else 0, note=note)
+        return Step(shape, params=_affine_params(b, "affine", b["num_features"]), note=note)
 
     return apply, read
 
@@ -111,18 +116,16 @@ def _layernorm(b, shape):
             fix=f"use normalized_shape={list(shape[-len(normalized):]) if normalized else []}, "
             "or omit it to normalise over the last dimension",
         )
-    size = prod(normalized)
-    params = size * (2 if b["bias"] else 1) if b["elementwise_affine"] else 0
-    return Step(shape, params=params)
+    return Step(shape, params=_affine_params(b, "elementwise_affine", prod(normalized)))
 
 
 def _groupnorm(b, shape):
     groups = check_count(b, "num_groups")
     channels = check_count(b, "num_channels")
-    check_bool(b, "affine")
+    check_bool(b, "affine", "bias")
     if channels % groups:
         raise ParamError(f"num_channels must be divisible by num_groups, got {channels} and {groups}")
-    return Step(shape, params=2 * channels if b["affine"] else 0)
+    return Step(shape, params=_affine_params(b, "affine", channels))
 
 
 def _lrn(b, shape):
@@ -419,27 +422,28 @@ def _norm_family():
         yield LayerType(
             f"BatchNorm{nd}d",
             signature("num_features", ("eps", 1e-05), ("momentum", 0.1), ("affine", True),
-                      ("track_running_stats", True)),
-            apply, family="normalization",
+                      ("track_running_stats", True), ("bias", True)),
+            apply, family="normalization", positional=5,
             example=f"BatchNorm{nd}d(4)",
             example_input=(2, 4, 6) if nd == 1 else (2, 4, *([6] * nd)),
             summary=("num_features", "eps", "affine"),
             infer=(infer,),
-            doc="Params: 2·C when affine (running mean/var are buffers, not parameters). "
+            doc="Params: C weights + C biases when affine (bias=False: weights only); running "
+            "mean/var are buffers, not parameters. "
             + ("Input (N, C) or (N, C, L)." if nd == 1 else f"Input {nd + 2}-d only (no unbatched form)."),
         )
         apply, read = _instancenorm(nd)
         yield LayerType(
             f"InstanceNorm{nd}d",
             signature("num_features", ("eps", 1e-05), ("momentum", 0.1), ("affine", False),
-                      ("track_running_stats", False)),
-            apply, family="normalization",
+                      ("track_running_stats", False), ("bias", True)),
+            apply, family="normalization", positional=5,
             example=f"InstanceNorm{nd}d(4, affine=True)",
             example_input=(2, 4, *([6] * nd)),
             summary=("num_features", "affine"),
             # a given num_features may differ when affine=False (PyTorch only warns)
             infer=(Infer("num_features", read, "channels", strict=False),),
-            doc="Params: 2·C when affine (default False). Unbatched input allowed.",
+            doc="Params: C weights + C biases when affine (default False). Unbatched input allowed.",
         )
     yield LayerType(
         "LayerNorm",
@@ -453,12 +457,12 @@ def _norm_family():
     )
     yield LayerType(
         "GroupNorm",
-        signature("num_groups", "num_channels", ("eps", 1e-05), ("affine", True)),
-        _groupnorm, family="normalization",
+        signature("num_groups", "num_channels", ("eps", 1e-05), ("affine", True), ("bias", True)),
+        _groupnorm, family="normalization", positional=4,
         example="GroupNorm(2, 4)", example_input=(2, 4, 6, 6),
         summary=("num_groups", "num_channels"),
         infer=(Infer("num_channels", _channel_dim1((2, 3, 4, 5, 6), "GroupNorm"), "channels"),),
-        doc="Params: 2·C when affine; C must be divisible by num_groups.",
+        doc="Params: C weights + C biases when affine; C must be divisible by num_groups.",
     )
     yield LayerType(
         "LocalResponseNorm",

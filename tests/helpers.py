@@ -1,0 +1,15 @@
+"""Shared helpers for tests: run specs from text through the library."""
+
+from convcalc import propagate, spec
+
+
+def report_of(text: str, source: str = "test.yaml", input_shape=None):
+    (doc,) = spec.load_documents(text, source)
+    if isinstance(doc, Exception):
+        raise doc
+    return propagate.run(spec.parse_spec(doc, source), input_shape)
+
+
+def zoo_report(name: str, input_shape=None):
+    text, source = spec.read_text(f"zoo:{name}")
+    return report_of(text, source, input_shape)

@@ -212,18 +212,20 @@ def adaptive_pool_shape(in_size, output_size) -> tuple[int, ...]:
     return tuple(map(formulas.adaptive_out, sizes, targets))
 
 
-def upsample_shape(in_size, size=None, scale_factor=None) -> tuple[int, ...]:
-    """Upsample / interpolate: ``size`` when given, else ``⌊in × scale⌋`` in float64."""
+def upsample_shape(in_size, size=None, scale_factor=None, minimum=1) -> tuple[int, ...]:
+    """Upsample / interpolate: ``size`` when given, else ``⌊in × scale⌋`` in float64.
+
+    Outputs must be >= ``minimum`` (1; mode='area' pools adaptively and accepts 0)."""
     sizes = input_sizes(in_size)
     ndim = len(sizes)
     if (size is None) == (scale_factor is None):
         raise ParamError("give exactly one of size and scale_factor")
     if size is not None:
-        out = per_dim("size", size, ndim, 1)
+        out = per_dim("size", size, ndim, minimum)
     else:
         scales = _per_dim_float("scale_factor", scale_factor, ndim)
         out = tuple(map(formulas.upsample_out, sizes, scales))
-        if any(o < 1 for o in out):
+        if any(o < minimum for o in out):
             raise ShapeError(
                 f"output would be {fmt_dims(out)} for input {fmt_dims(sizes)} at scale "
                 f"{fmt_dims(scales)}: sizes must be greater than 0",

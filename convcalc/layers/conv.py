@@ -164,6 +164,11 @@ def _lppool_rule(nd: int, name: str):
     pool = _pool_rule(nd, PoolKind.AVG, name)
 
     def apply(b, shape):
+        if nd == 1 and isinstance(b["kernel_size"], (list, tuple)):
+            raise ParamError(
+                f"kernel_size must be an integer for LPPool1d, got {b['kernel_size']!r} "
+                "(PyTorch multiplies by it and fails on a sequence)"
+            )
         norm = b["norm_type"]
         if isinstance(norm, bool) or not isinstance(norm, (int, float)):
             raise ParamError(f"norm_type must be a number, got {norm!r}")

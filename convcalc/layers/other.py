@@ -50,6 +50,14 @@ def _linear(b, shape):
 # Normalisation -------------------------------------------------------------------------
 
 
+def _single_value_note(count: int, shape, what: str) -> str | None:
+    """BatchNorm (and InstanceNorm with running stats) refuse one value only in training."""
+    if count != 1:
+        return None
+    return (f"in training mode PyTorch raises here (expected more than 1 {what}, got the "
+            f"input {list(shape)}); eval mode is fine")
+
+
 def _affine_params(b, flag: str, size: int) -> int:
     """A weight per element when affine, and a bias too unless bias=False."""
     return size * (2 if b["bias"] else 1) if b[flag] else 0
@@ -71,7 +79,8 @@ def _batchnorm(nd):
         if len(shape) not in ranks:
             raise rank_error(f"BatchNorm{nd}d", shape, ranks)
         check_bool(b, "affine", "track_running_stats", "bias")
-        return Step(shape, params=_affine_params(b, "affine", b["num_features"]))
+        return Step(shape, params=_affine_params(b, "affine", b["num_features"]),
+                    note=_single_value_note(shape[0] * prod(shape[2:]), shape, "value per channel"))
 
     return apply, Infer("num_features", _channel_dim1(ranks, f"BatchNorm{nd}d"), "channels")
 
@@ -98,6 +107,15 @@ def _instancenorm(nd):
                     fix=f"use num_features={channels}",
                 )
             note = f"num_features={b['num_features']} differs from {channels} channels (PyTorch warns)"
+        spatial = prod(shape[len(shape) - nd:])
+        if spatial == 1 and not b["track_running_stats"]:
+            raise ShapeError(
+                f"expected more than 1 spatial element, got the input {list(shape)} "
+                "(instance statistics need at least 2 values)",
+                fix="use a larger input, or track_running_stats=True and eval mode",
+            )
+        if spatial == 1:
+            note = _single_value_note(spatial, shape, "spatial element")
         return Step(shape, params=_affine_params(b, "affine", b["num_features"]), note=note)
 
     return apply, read
@@ -125,6 +143,14 @@ def _groupnorm(b, shape):
     check_bool(b, "affine", "bias")
     if channels % groups:
         raise ParamError(f"num_channels must be divisible by num_groups, got {channels} and {groups}")
+    if len(shape) < 2:
+        raise rank_error("GroupNorm", shape, (2, 3, 4))
+    if shape[0] * shape[1] // groups * prod(shape[2:]) == 1:
+        raise ShapeError(
+            f"expected more than 1 value per group, got the input {list(shape)} with "
+            f"num_groups={groups}",
+            fix="use a larger input or batch, or fewer groups",
+        )
     return Step(shape, params=_affine_params(b, "affine", channels))
 
 
@@ -237,7 +263,10 @@ def _upsample_rule(mode_default, align_default=None, fixed_mode=False):
                 raise ShapeError(
                     f"{what} has {len(value)} values but the input has {nd} spatial dimensions"
                 )
-        spatial = shapes.upsample_shape(in_sp, size, scale)
+        # 'area' is adaptive average pooling, which accepts an empty output
+        spatial = shapes.upsample_shape(in_sp, size, scale, minimum=0 if mode == "area" else 1)
+        if any(o == 0 for o in spatial):
+            return Step((*shape[:2], *spatial), rf=GLOBAL)
         factors = tuple(Fraction(o, i) for o, i in zip(spatial, in_sp, strict=True))
         return Step((*shape[:2], *spatial), rf=(Scale(factors),))
 
@@ -273,8 +302,17 @@ def _pad_rule(nd, mode, name):
             raise ShapeError(
                 f"circular padding {pads} wraps around the input {fmt_dims(in_sp)} more than once"
             )
-        low = 0 if mode in ("constant", "circular") else 1
-        if any(o < low for o in out_sp):
+        if mode == "circular" and not all(_circular_copies_ok(i, lo, hi) for i, (lo, hi) in zip(in_sp, pairs)):
+            raise ShapeError(
+                f"circular padding {pads} mixes cropping and wrapping in a way PyTorch cannot "
+                f"copy for the input {fmt_dims(in_sp)} (its slices overlap or differ in size)",
+                fix="crop and pad in two layers",
+            )
+        # constant padding narrows (crops) first, then pads; reflection and replication
+        # check "some output size >= 1" (an or over the dimensions, as ATen writes it)
+        cropped = tuple(i + min(lo, 0) + min(hi, 0) for i, (lo, hi) in zip(in_sp, pairs))
+        empty = mode in ("reflect", "replicate") and all(o < 1 for o in out_sp)
+        if any(o < 0 for o in out_sp) or empty or (mode == "constant" and min(cropped) < 0):
             raise ShapeError(
                 f"padding {pads} crops the input {fmt_dims(in_sp)} to {fmt_dims(out_sp)}",
                 fix="use less negative padding",
@@ -283,6 +321,35 @@ def _pad_rule(nd, mode, name):
         return Step((*shape[: len(shape) - nd], *out_sp), rf=(window,))
 
     return apply
+
+
+def _aten_slice(n: int, start: int, end: int) -> tuple[int, int]:
+    """ATen's Tensor.slice bounds: negative indices wrap once, then clamp to [0, n]."""
+    start, end = start + n if start < 0 else start, end + n if end < 0 else end
+    start = min(max(start, 0), n)
+    return start, min(max(end, start), n)
+
+
+def _copy_ok(dest, src, same_tensor: bool) -> bool:
+    """``dest.copy_(src)`` along one dimension: broadcastable lengths and, within one
+    tensor, no partial overlap."""
+    dl, sl = dest[1] - dest[0], src[1] - src[0]
+    if sl != dl and sl != 1:
+        return False
+    overlap = max(dest[0], src[0]) < min(dest[1], src[1])
+    return not (same_tensor and overlap and dest != src)
+
+
+def _circular_copies_ok(i: int, lo: int, hi: int) -> bool:
+    """Replays ATen's _pad_circular slices for one dimension (negative pads crop first)."""
+    size = i + lo + hi
+    center = _copy_ok(_aten_slice(size, max(lo, 0), size - max(hi, 0)),
+                      _aten_slice(i, max(-lo, 0), i - max(-hi, 0)), False)
+    left = lo <= 0 or _copy_ok(_aten_slice(size, 0, lo),
+                               _aten_slice(size, size - max(hi, 0) - lo, size - max(hi, 0)), True)
+    right = hi <= 0 or _copy_ok(_aten_slice(size, size - hi, size),
+                                _aten_slice(size, max(lo, 0), max(lo, 0) + hi), True)
+    return center and left and right
 
 
 def _padding_family():

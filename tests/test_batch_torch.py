@@ -11,7 +11,7 @@ import warnings
 from contextlib import redirect_stdout
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from conftest import requires_torch
@@ -171,6 +171,9 @@ def check(case, result):
     got = None if "error" in result else result["output_shape"]
     if expected is not None and 0 in expected and got is None and case[0].startswith("ConvTranspose"):
         return  # oneDNN's empty output; see tests/test_torch_oracle.py
+    layout_dependent = any("memory layout" in w for w in result.get("warnings", []))
+    if layout_dependent and expected is None:
+        return  # PyTorch raised on overlapping copies, as the warning says it may
     assert got == expected, (spec_doc(*case), result)
     if got is not None:
         noted = any("training mode" in w for w in result["warnings"])
@@ -190,7 +193,8 @@ def run_batch(text, tmp_path):
     return [json.loads(line) for line in lines]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(cases=st.lists(layer_case(), min_size=60, max_size=60))
 def test_generated_single_layer_specs_agree_with_torch(cases, tmp_path_factory):
     text = "---\n".join(spec_doc(*case) for case in cases)

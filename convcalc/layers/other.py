@@ -302,12 +302,12 @@ def _pad_rule(nd, mode, name):
             raise ShapeError(
                 f"circular padding {pads} wraps around the input {fmt_dims(in_sp)} more than once"
             )
+        note = None
         if mode == "circular" and not all(_circular_copies_ok(i, lo, hi) for i, (lo, hi) in zip(in_sp, pairs)):
-            raise ShapeError(
-                f"circular padding {pads} mixes cropping and wrapping in a way PyTorch cannot "
-                f"copy for the input {fmt_dims(in_sp)} (its slices overlap or differ in size)",
-                fix="crop and pad in two layers",
-            )
+            # PyTorch's copies overlap: it raises "unsupported operation" or not depending on
+            # the tensor's memory layout (seen with 2.13: 1 channel raises, 3 do not).
+            note = (f"circular padding {pads} crops and wraps with overlapping copies; "
+                    "PyTorch may raise 'unsupported operation' depending on memory layout")
         # constant padding narrows (crops) first, then pads; reflection and replication
         # check "some output size >= 1" (an or over the dimensions, as ATen writes it)
         cropped = tuple(i + min(lo, 0) + min(hi, 0) for i, (lo, hi) in zip(in_sp, pairs))
@@ -318,7 +318,7 @@ def _pad_rule(nd, mode, name):
                 fix="use less negative padding",
             )
         window = Window((1,) * nd, (1,) * nd, tuple(lo for lo, _ in pairs))
-        return Step((*shape[: len(shape) - nd], *out_sp), rf=(window,))
+        return Step((*shape[: len(shape) - nd], *out_sp), rf=(window,), note=note)
 
     return apply
 

@@ -35,21 +35,26 @@ def run_net(path: str, input_shape, depth, fmt: str, emit) -> bool:
     if not docs:
         raise ConvcalcError(f"{source}: empty spec", fix="write a mapping with input: and layers:")
     batch = len(docs) > 1
-    all_ok = True
+    failed = 0
     for number, doc in enumerate(docs, 1):
         where = f"{source}#{number}" if batch else source
         try:
             report = evaluate(doc, where, input_shape)
         except ConvcalcError as e:
-            all_ok = False
+            failed += 1
             if not batch and fmt not in ("json", "jsonl"):
                 raise
             if fmt in ("json", "jsonl"):
                 emit("out", json.dumps(render.error_json(e), ensure_ascii=False))
-            emit("err", str(e))
+                if not batch:
+                    emit("err", str(e))
+            else:
+                emit("err", str(e))
             continue
         _emit_report(report, depth, fmt, emit)
-    return all_ok
+    if batch and failed and fmt in ("json", "jsonl"):
+        emit("err", f"{failed} of {len(docs)} documents failed (see their error objects)")
+    return failed == 0
 
 
 def _emit_report(report, depth, fmt, emit) -> None:

@@ -383,9 +383,16 @@ def _located(ctx, item, path, type_name, error: ConvcalcError) -> ConvcalcError:
     return located
 
 
-def smallest_valid_input(spec: Spec, shape, limit: int = 1 << 16):
+def smallest_valid_input(spec: Spec, shape, limit: int = 1 << 16, scan: int = 1024,
+                         budget_s: float = 2.0):
     """The smallest input (every spatial size equal, batch and channels kept) that the whole
-    network accepts, or None. Spatial sizes are the dimensions after the first two."""
+    network accepts, or None. Spatial sizes are the dimensions after the first two.
+
+    Most networks accept every size above some minimum, found by doubling then bisecting;
+    a network whose Linear layer fixes the flattened size accepts only a narrow band,
+    found by scanning upwards (within ``scan`` and a time budget)."""
+    import time
+
     if len(shape) < 3:
         return None
 
@@ -399,13 +406,19 @@ def smallest_valid_input(spec: Spec, shape, limit: int = 1 << 16):
     hi = 1
     while hi <= limit and not ok(hi):
         hi *= 2
-    if hi > limit:
-        return None
-    lo = hi // 2  # invalid (or 0)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    return (*shape[:2], *([hi] * (len(shape) - 2)))
+    if hi <= limit:
+        lo = hi // 2  # invalid (or 0)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid
+        smallest = hi
+    else:
+        deadline = time.monotonic() + budget_s
+        smallest = next((s for s in range(1, scan + 1)
+                         if time.monotonic() < deadline and ok(s)), None)
+        if smallest is None:
+            return None
+    return (*shape[:2], *([smallest] * (len(shape) - 2)))

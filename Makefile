@@ -20,6 +20,7 @@ $(VENV)/.test-deps: $(BIN)/convcalc
 	@touch $@
 
 demo: $(BIN)/convcalc
+	$(BIN)/convcalc net zoo:lenet
 	$(BIN)/convcalc conv --in 28x28 --k 5 --p 2
 	$(BIN)/convcalc pool --in 7 --k 3 --s 2 --ceil --explain
 
@@ -27,7 +28,9 @@ test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-deps
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/net_vs_torchinfo.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,6 +1,6 @@
 """convcalc: the shape arithmetic of convolutional networks, exactly as PyTorch computes it.
 
-The library never imports click or rich; sympy, yaml and torch are imported lazily by the
+The library never imports click; sympy, yaml and torch are imported lazily by the
 functions that need them.
 """
 

@@ -367,15 +367,7 @@ def net(spec, input_shape, depth, fmt):
 
 def _echo_net(kind: str, payload) -> None:
     """Output hook for run_net: 'out' goes to stdout, 'err' is a one-line error."""
-    if kind == "table":
-        from rich.console import Console
-
-        import sys
-
-        # A pipe or a file gets the whole table unwrapped; a terminal gets its own width.
-        width = None if sys.stdout.isatty() else 240
-        Console(width=width, highlight=False).print(payload)
-    elif kind == "err":
+    if kind == "err":
         click.echo(f"Error: {payload}", err=True)
     else:
         click.echo(payload)

@@ -1,6 +1,6 @@
 """``convcalc net``: read a spec (or a batch of YAML documents), propagate, render.
 
-Kept apart from cli.py so that yaml and rich are imported only when a network is asked for.
+Kept apart from cli.py so that yaml is imported only when a network is asked for.
 """
 
 from __future__ import annotations
@@ -66,5 +66,5 @@ def _emit_report(report, depth, fmt, emit) -> None:
     elif fmt == "csv":
         emit("out", render.csv_text(report, depth).rstrip("\n"))
     else:
-        emit("table", render.rich_table(report, depth))
+        emit("out", render.text_table(report, depth))
         emit("out", "\n".join(render.totals_lines(report)))

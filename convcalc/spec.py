@@ -333,7 +333,10 @@ def _call(text, source, line):
     try:
         target, args, kwargs = expr.parse_call(text)
     except SpecError as e:
-        raise SpecError(f"{source}:{line}: {e}") from None
+        hint = None
+        if text.count("(") != text.count(")"):
+            hint = "inside a YAML [flow list], quote calls that contain commas: ['Conv2d(1, 6, 5)']"
+        raise SpecError(f"{source}:{line}: {e}", fix=hint) from None
     return target, args, kwargs
 
 

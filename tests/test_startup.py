@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sympy", "torch", "numpy", "yaml", "rich")
+HEAVY = ("sympy", "torch", "numpy", "yaml")
 
 PROBE = """
 import json, sys
@@ -39,3 +39,17 @@ def test_single_layer_commands_import_no_heavy_library(args):
     heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
     assert heavy == []
     assert "convcalc.shapes" in loaded  # the probe really ran the command
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["net", "zoo:tv-resnet50"],
+        ["net", "zoo:tv-googlenet", "--format", "json", "--input", "1,3,2048,2048"],
+        ["zoo"],
+    ],
+)
+def test_net_imports_neither_sympy_nor_torch(args):
+    loaded = modules_after(args)
+    assert sorted(m for m in loaded if m.split(".")[0] in ("sympy", "torch", "numpy")) == []
+    assert "convcalc.propagate" in loaded or args == ["zoo"]

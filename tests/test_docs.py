@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 from convcalc.cli import cli  # noqa: E402
 
 CLI_DOC = ROOT / "docs" / "cli.md"
+LAYERS_DOC = ROOT / "docs" / "layers.md"
+LAYERS_BLOCK = re.compile(r"(<!-- layers -->\n)(?P<body>.*?)(<!-- /layers -->)", re.S)
 HELP_BLOCK = re.compile(r"(<!-- help: (?P<cmd>[\w -]*) -->\n```text\n)(?P<body>.*?)(```)", re.S)
 CONSOLE_BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 
@@ -46,6 +48,43 @@ def test_every_command_is_documented_with_its_real_help():
         )
 
 
+def layers_markdown() -> str:
+    """The generated part of docs/layers.md: one table row per registered layer."""
+    from convcalc.layers import REGISTRY, REQUIRED
+
+    families: dict[str, list] = {}
+    for layer in REGISTRY.values():
+        families.setdefault(layer.family, []).append(layer)
+    out = []
+    for family in sorted(families):
+        out += [f"## {family.capitalize()}", "", "| layer | arguments | notes | example |",
+                "|---|---|---|---|"]
+        for layer in families[family]:
+            inferred = {i.arg for i in layer.infer}
+            args = []
+            for n, (name, default) in enumerate(layer.signature):
+                if n == layer.positional:
+                    args.append("*")
+                shown = name if default is REQUIRED else f"{name}={default!r}"
+                args.append(f"{shown} (inferred)" if name in inferred else shown)
+            if layer.varargs:
+                args = ["*args", "**kwargs"]
+            out.append(f"| `{layer.name}` | {', '.join(args)} | {layer.doc} | "
+                       f"`{layer.example}` on {list(layer.example_input)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def test_every_layer_is_documented():
+    from convcalc.layers import REGISTRY
+
+    text = LAYERS_DOC.read_text()
+    body = LAYERS_BLOCK.search(text)["body"]
+    assert body == layers_markdown(), "docs/layers.md is stale: run python tests/test_docs.py --update"
+    for name in REGISTRY:
+        assert f"| `{name}` |" in body
+
+
 def examples():
     for page in sorted([*(ROOT / "docs").glob("*.md"), ROOT / "README.md"]):
         for block in CONSOLE_BLOCK.findall(page.read_text()):
@@ -63,7 +102,7 @@ def test_documented_examples_print_what_the_docs_say(line, expected, monkeypatch
     assert result.stdout + result.stderr == expected
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/formulas.md"])
+@pytest.mark.parametrize("page", ["README.md", "docs/formulas.md", "docs/specs.md"])
 def test_python_examples_in_docs(page):
     import doctest
 
@@ -75,6 +114,9 @@ def update() -> None:
     text = CLI_DOC.read_text()
     text = HELP_BLOCK.sub(lambda m: m.group(1) + help_text(m["cmd"].strip()) + m.group(4), text)
     CLI_DOC.write_text(text)
+    text = LAYERS_DOC.read_text()
+    text = LAYERS_BLOCK.sub(lambda m: m.group(1) + layers_markdown() + m.group(3), text)
+    LAYERS_DOC.write_text(text)
 
 
 if __name__ == "__main__":

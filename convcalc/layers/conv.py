@@ -43,11 +43,26 @@ def _groups(b: dict) -> int:
     return groups
 
 
+def _channels_and_groups(b: dict, shape, nd: int, name: str) -> tuple[int, int]:
+    """The checks every (transposed) convolution starts with: rank, groups, bias."""
+    cdim = spatial_channel_dim(shape, nd, name)
+    groups = _groups(b)
+    check_bool(b, "bias")
+    return cdim, groups
+
+
+def _no_indices(b: dict) -> None:
+    if b.get("return_indices"):
+        raise SpecError(
+            "return_indices=True makes the layer return (output, indices), "
+            "which a sequential spec cannot pass on",
+            fix="drop return_indices",
+        )
+
+
 def _conv_rule(nd: int):
     def apply(b, shape):
-        cdim = spatial_channel_dim(shape, nd, f"Conv{nd}d")
-        groups = _groups(b)
-        check_bool(b, "bias")
+        cdim, groups = _channels_and_groups(b, shape, nd, f"Conv{nd}d")
         params = ConvParams.create(
             nd, b["kernel_size"], b["stride"], b["padding"], b["dilation"], b["padding_mode"]
         )
@@ -70,9 +85,7 @@ def _conv_rule(nd: int):
 
 def _tconv_rule(nd: int):
     def apply(b, shape):
-        cdim = spatial_channel_dim(shape, nd, f"ConvTranspose{nd}d")
-        groups = _groups(b)
-        check_bool(b, "bias")
+        cdim, groups = _channels_and_groups(b, shape, nd, f"ConvTranspose{nd}d")
         params = TConvParams.create(
             nd, b["kernel_size"], b["stride"], b["padding"], b["dilation"], b["output_padding"],
             b["padding_mode"],
@@ -99,12 +112,7 @@ def _pool_rule(nd: int, kind: PoolKind, name: str):
     def apply(b, shape):
         spatial_channel_dim(shape, nd, name)
         check_bool(b, "ceil_mode")
-        if b.get("return_indices"):
-            raise SpecError(
-                "return_indices=True makes the layer return (output, indices), "
-                "which a sequential spec cannot pass on",
-                fix="drop return_indices",
-            )
+        _no_indices(b)
         divisor = b.get("divisor_override")
         if divisor is not None and (isinstance(divisor, bool) or not isinstance(divisor, int) or divisor == 0):
             raise ParamError(f"divisor_override must be a non-zero integer or None, got {divisor!r}")
@@ -128,12 +136,7 @@ def _pool_rule(nd: int, kind: PoolKind, name: str):
 def _adaptive_rule(nd: int, name: str):
     def apply(b, shape):
         spatial_channel_dim(shape, nd, name)
-        if b.get("return_indices"):
-            raise SpecError(
-                "return_indices=True makes the layer return (output, indices), "
-                "which a sequential spec cannot pass on",
-                fix="drop return_indices",
-            )
+        _no_indices(b)
         size = b["output_size"]
         if isinstance(size, list):
             size = tuple(size)

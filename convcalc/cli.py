@@ -388,3 +388,77 @@ def zoo(fmt):
     width = max(len(e["name"]) for e in entries)
     for e in entries:
         click.echo(f"{e['name']:<{width}}  {e['description']}")
+
+
+# Solvers -----------------------------------------------------------------------------
+
+
+@cli.command("solve-padding")
+@_in
+@_k
+@click.option("--s", "--stride", "stride", type=Dims(), default=None, metavar="S",
+              help="Stride.  [default: 1; pooling: the kernel size]")
+@_d
+@click.option("--out", "out_size", type=Dims(), default=None, metavar="SIZE",
+              help="Target output size.  [default: 'same', i.e. ceil(in / stride); "
+              "tconv: in x stride]")
+@click.option("--layer", type=click.Choice(["conv", "pool", "tconv"]), default="conv",
+              show_default=True, help="The layer to pad.")
+@click.option("--kind", type=click.Choice(["max", "avg"]), default="max", show_default=True,
+              help="Pooling kind (with --layer pool).")
+@click.option("--convention", type=click.Choice(["torch", "tf", "onnx-lower"]), default="torch",
+              show_default=True,
+              help="Where an odd total padding puts its extra pixel: torch and tf (= ONNX "
+              "SAME_UPPER) at the end, onnx-lower (SAME_LOWER) at the start.")
+@_fmt
+def solve_padding(in_size, kernel_size, stride, dilation, out_size, layer, kind, convention, fmt):
+    """The padding that gives 'same' (the default) or a target output size.
+
+    Symmetric PyTorch padding whenever one exists; otherwise the (lo, hi) pair per
+    dimension, and the PyTorch to write it (padding='same', or an explicit pad layer).
+
+    \b
+    convcalc solve-padding --in 224 --k 3 --s 2
+    convcalc solve-padding --in 32x32 --k 4
+    convcalc solve-padding --in 7 --k 3 --s 2 --out 4 --layer pool
+    convcalc solve-padding --in 16 --k 4 --s 2 --layer tconv
+    """
+    from convcalc import solve
+
+    if kind == "avg" and layer != "pool":
+        raise click.UsageError("--kind applies to --layer pool only")
+    ndim, v = _resolve_dims(**{"in": in_size}, k=kernel_size, s=stride or (1,), d=dilation,
+                            out=out_size)
+    if layer == "pool" and stride is None:
+        v["s"] = None
+    conv = solve.Convention(convention)
+    with _layer({"conv": f"Conv{ndim}d", "pool": f"{kind.capitalize()}Pool{ndim}d",
+                 "tconv": f"ConvTranspose{ndim}d"}[layer]):
+        if layer == "conv":
+            answer = solve.solve_conv_padding(v["in"], v["k"], v["s"], v["d"], v["out"], conv)
+        elif layer == "pool":
+            answer = solve.solve_pool_padding(v["in"], v["k"], v["s"], v["d"], v["out"], kind, conv)
+        else:
+            answer = solve.solve_tconv_padding(v["in"], v["k"], v["s"], v["d"], v["out"], conv)
+    if fmt == "json":
+        click.echo(json.dumps(answer.as_json(), ensure_ascii=False))
+        return
+    click.echo("\n".join(_padding_text(answer)))
+
+
+def _padding_text(answer) -> list[str]:
+    from convcalc.params import DIM_NAMES
+
+    if answer.symmetric:
+        head = f"padding={_x(lo for lo, _ in answer.padding)}"
+    else:
+        names = DIM_NAMES[len(answer.padding)]
+        pads = ", ".join(f"{n} ({lo}, {hi})" for n, (lo, hi) in zip(names, answer.padding))
+        where = "start" if answer.convention == "onnx-lower" else "end"
+        head = f"padding {pads} (asymmetric: the extra pixel at the {where}, {answer.convention} convention)"
+    if answer.output_padding and any(answer.output_padding):
+        head += f", output_padding={_x(answer.output_padding)}"
+    if answer.ceil_mode:
+        head += ", ceil_mode=True"
+    lines = [f"{head} -> {_x(answer.output)}", answer.pytorch]
+    return lines + [f"note: {n}" for n in answer.notes]

@@ -462,3 +462,82 @@ def _padding_text(answer) -> list[str]:
         head += ", ceil_mode=True"
     lines = [f"{head} -> {_x(answer.output)}", answer.pytorch]
     return lines + [f"note: {n}" for n in answer.notes]
+
+
+class Values(click.ParamType):
+    """``3``, ``1..11`` or ``3,5,7``: the allowed values of one solver parameter."""
+
+    name = "VALUES"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        try:
+            if ".." in text:
+                lo, hi = (int(x) for x in text.split(".."))
+                if hi - lo > 10_000:
+                    self.fail(f"{value!r} is too wide a range (at most 10,000 values)", param, ctx)
+                values = tuple(range(lo, hi + 1))
+            else:
+                values = tuple(int(x) for x in text.split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not a value list: use 3, 1..11 or 3,5,7", param, ctx)
+        if not values:
+            self.fail(f"{value!r} is an empty range", param, ctx)
+        return values
+
+
+@cli.command()
+@_in
+@click.option("--out", "out_size", type=Dims(), required=True, metavar="SIZE",
+              help="The output size to reach.")
+@click.option("--k", "--kernel-size", "k", type=Values(), default=None,
+              help="Allowed kernel sizes.  [default: 1..11]")
+@click.option("--s", "--stride", "s", type=Values(), default=None,
+              help="Allowed strides.  [default: 1..8]")
+@click.option("--p", "--padding", "p", type=Values(), default=None,
+              help="Allowed paddings.  [default: 0..d(k-1); pooling 0..k//2]")
+@click.option("--d", "--dilation", "d", type=Values(), default=None,
+              help="Allowed dilations.  [default: 1..3]")
+@click.option("--layer", "layers", type=click.Choice(["conv", "pool", "tconv", "all"]),
+              default="all", show_default=True, help="Which layers to consider.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many to print (0: all).")
+@_fmt
+def solve(in_size, out_size, k, s, p, d, layers, limit, fmt):
+    """Every single layer that maps an input size to an output size, simplest first.
+
+    Convolution, max/avg pooling and transposed convolution with PyTorch's symmetric
+    padding, the same numbers in every dimension; each answer is checked by the engine.
+
+    \b
+    convcalc solve --in 224 --out 56
+    convcalc solve --in 224x224 --out 112x112 --layer conv --k 3..7
+    convcalc solve --in 7 --out 14 --layer tconv
+    """
+    from convcalc import solve as solver
+
+    ndim, v = _resolve_dims(**{"in": in_size}, out=out_size)
+    if not isinstance(v["out"], tuple):
+        v["out"] = (v["out"],) * ndim
+    kinds = {"conv": ("conv",), "pool": ("maxpool", "avgpool"), "tconv": ("tconv",),
+             "all": ("conv", "maxpool", "avgpool", "tconv")}[layers]
+    bounds = {"k": k, "s": s, "p": p, "d": d}
+    for name, values in bounds.items():
+        if values and min(values) < (0 if name == "p" else 1):
+            raise click.UsageError(f"--{name} values must be >= {0 if name == 'p' else 1}")
+    found = solver.enumerate_layers(v["in"], v["out"], kinds, {n: b for n, b in bounds.items() if b})
+    shown = found if limit == 0 else found[:limit]
+    if fmt == "json":
+        click.echo(json.dumps({"input": list(v["in"]), "output": list(v["out"]), "count": len(found),
+                               "solutions": [c.as_json(ndim) for c in shown]}))
+        return
+    if not found:
+        raise ConvcalcError(
+            f"no {layers if layers != 'all' else 'single'} layer maps {_x(v['in'])} to {_x(v['out'])} "
+            "within the bounds", fix="widen --k, --s, --p or --d")
+    more = f"; the first {len(shown)}" if len(shown) < len(found) else ""
+    click.echo(f"{_x(v['in'])} -> {_x(v['out'])}: {len(found)} configurations{more}, simplest first")
+    for c in shown:
+        click.echo(c.pytorch(ndim))

@@ -345,7 +345,10 @@ def _parse_shape(value: str | None):
               help="Fold layers nested deeper than N into one row per block.")
 @click.option("--format", "fmt", type=click.Choice(NET_FORMATS), default="table",
               show_default=True, help="Output format (jsonl: one line per YAML document).")
-def net(spec, input_shape, depth, fmt):
+@click.option("--valid-inputs", "valid_inputs", default=None, metavar="A..B",
+              help="Instead of the table: which spatial sizes (H = W) from A to B the network "
+              "accepts, and at which no layer drops pixels.")
+def net(spec, input_shape, depth, fmt, valid_inputs):
     """Per-layer output shape, parameters, MACs and receptive field of a model spec.
 
     SPEC is a YAML file, - for standard input, or zoo:NAME for a bundled spec
@@ -357,9 +360,17 @@ def net(spec, input_shape, depth, fmt):
     convcalc net zoo:tv-resnet50 --depth 1
     convcalc net model.yaml --input 1,3,512,512 --format json
     """
-    from convcalc.netrun import run_net
+    from convcalc.netrun import run_net, run_valid_inputs
 
     shape = _parse_shape(input_shape)
+    if valid_inputs is not None:
+        sizes = Values().convert(valid_inputs, None, click.get_current_context())
+        if fmt not in ("table", "json"):
+            raise click.UsageError("--valid-inputs prints a table or json")
+        if min(sizes) < 1:
+            raise click.UsageError("--valid-inputs sizes must be >= 1")
+        run_valid_inputs(spec, shape, range(min(sizes), max(sizes) + 1), fmt, _echo_net)
+        return
     ok = run_net(spec, shape, depth, fmt, _echo_net)
     if not ok:
         raise SystemExit(1)

@@ -57,6 +57,32 @@ def run_net(path: str, input_shape, depth, fmt: str, emit) -> bool:
     return failed == 0
 
 
+def run_valid_inputs(path: str, input_shape, sizes: range, fmt: str, emit) -> None:
+    """The input sizes in ``sizes`` that the (single-document) spec accepts."""
+    from convcalc import valid
+
+    text, source = spec.read_text(path)
+    docs = spec.load_documents(text, source)
+    if len(docs) != 1:
+        raise ConvcalcError(f"{source}: --valid-inputs takes a spec of one document, got {len(docs)}")
+    if isinstance(docs[0], ConvcalcError):
+        raise docs[0]
+    parsed = spec.parse_spec(docs[0], source)
+    shape = tuple(input_shape or parsed.input or ())
+    result = valid.scan(parsed, shape, sizes)
+    if fmt == "json":
+        emit("out", json.dumps(result.as_json(shape)))
+        return
+    dims = "x".join(["S"] * (len(shape) - 2))
+    emit("out", "\n".join([
+        f"{parsed.name}: input {list(shape[:2])} + {dims}, S from {sizes.start} to {sizes.stop - 1}",
+        f"valid:  {valid.compact(result.valid)}",
+        f"exact (no layer drops pixels):  {valid.compact(result.exact)}",
+        f"smallest valid input: {list((*shape[:2], *[result.valid[0]] * (len(shape) - 2)))}"
+        if result.valid else "no size in the range is valid",
+    ]))
+
+
 def _emit_report(report, depth, fmt, emit) -> None:
     if fmt in ("json", "jsonl"):
         data = render.report_json(report)

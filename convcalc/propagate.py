@@ -72,7 +72,7 @@ class Row:
     index: int
     path: tuple
     type: str
-    describe: str
+    label: object  # the table's type column: a string, or the LayerType that describes args
     input_shape: tuple
     output_shape: tuple
     params: int = 0
@@ -82,6 +82,11 @@ class Row:
     note: str | None = None
     leaf: bool = True
     args: dict = field(default_factory=dict)  # the bound constructor arguments
+    drops: bool = False  # a strided window leaves input pixels unused
+
+    @property
+    def describe(self) -> str:
+        return self.label if isinstance(self.label, str) else self.label.describe(self.args)
     containers: tuple = ()  # (path prefix, container type) of each enclosing group
 
     @property
@@ -142,14 +147,17 @@ class _Ctx:
     rows: list
     warnings: list
     depth: int = 0
+    light: bool = False  # skip receptive fields (input-size scans need shapes only)
 
 
-def run(spec: Spec, input_shape=None) -> Report:
-    """Propagate ``input_shape`` (default: the spec's) through every layer of ``spec``."""
+def run(spec: Spec, input_shape=None, light: bool = False) -> Report:
+    """Propagate ``input_shape`` (default: the spec's) through every layer of ``spec``.
+
+    ``light`` skips the receptive-field arithmetic, for scans over many input sizes."""
     shape = tuple(input_shape if input_shape is not None else spec.input or ())
     if not shape:
         raise SpecError(f"{spec.source}: the spec has no input: shape", fix="add input: [1, 3, 224, 224] or pass --input")
-    ctx = _Ctx(spec, [], [])
+    ctx = _Ctx(spec, [], [], light=light)
     tree: list = []
     out, _ = _run_items(ctx, spec.layers, shape, Field(), {}, (), (), tree)
     return Report(spec.name, shape, out, ctx.rows, ctx.warnings, tree)
@@ -246,7 +254,7 @@ def _run_branches(ctx, item, shape, rf, env, path, here, sink):
         merged = _concat(ctx, item, outs, env, path) if kind == "cat" else _add(outs)
     except ConvcalcError as e:
         raise _located(ctx, item, path, kind, e) from None
-    merged_rf, misaligned = _merge_fields(fields)
+    merged_rf, misaligned = (rf, False) if ctx.light else _merge_fields(fields)
     if misaligned:
         ctx.warnings.append(f"{'.'.join(path)}: branches have misaligned receptive fields "
                             "(different jumps or centres); the largest is reported")
@@ -339,10 +347,10 @@ def _run_layer(ctx, item, shape, rf, env, path, containers, sink):
         raise _located(ctx, item, path, item.target, e) from None
     if len(ctx.rows) >= MAX_ROWS:
         raise SpecError(f"{ctx.spec.source}: more than {MAX_ROWS} layers")
-    new_rf = rf.apply(step.rf)
-    row = Row(len(ctx.rows), path, layer_type.name, layer_type.describe(bound), shape,
+    new_rf = rf if ctx.light else rf.apply(step.rf)
+    row = Row(len(ctx.rows), path, layer_type.name, layer_type, shape,
               tuple(step.out), step.params, step.macs, new_rf, item.line, step.note,
-              containers=containers, args=bound)
+              containers=containers, args=bound, drops=step.drops)
     ctx.rows.append(row)
     sink.append(Node("layer", path[-1], row))
     if step.note:

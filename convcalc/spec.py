@@ -369,10 +369,14 @@ def _maybe_expr(v, source, line):
 class Expr:
     text: str
     node: ast.expr
+    names: frozenset = field(init=False, compare=False)
+
+    def __post_init__(self):
+        names = frozenset(n.id for n in ast.walk(self.node) if isinstance(n, ast.Name))
+        object.__setattr__(self, "names", names - {"true", "false"})
 
     def resolve(self, env: dict):
-        names = {n.id for n in ast.walk(self.node) if isinstance(n, ast.Name)}
-        if names - set(env) - {"true", "false"}:
+        if not self.names <= env.keys():
             return self.text  # a plain string such as 'same' or 'nearest-exact'
         return expr.evaluate(self.node, env)
 

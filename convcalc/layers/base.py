@@ -48,6 +48,7 @@ class Step:
     macs: int = 0
     rf: tuple | str = ()  # () pointwise, GLOBAL, or a sequence of Window/Scale
     note: str | None = None
+    drops: bool = False  # a strided window leaves input pixels at the end unused
 
 
 @dataclass(frozen=True)

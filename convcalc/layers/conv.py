@@ -43,6 +43,13 @@ def _groups(b: dict) -> int:
     return groups
 
 
+def _drops(in_sp, out_sp, stride) -> bool:
+    """A strided layer is exact when it divides its input exactly, ``in == out × s``: the
+    sizes that a decoder upsampling by ``s`` can restore. Otherwise it drops (or pads in)
+    pixels that no ×s upsampling gives back."""
+    return any(s > 1 and i != o * s for i, o, s in zip(in_sp, out_sp, stride))
+
+
 def _channels_and_groups(b: dict, shape, nd: int, name: str) -> tuple[int, int]:
     """The checks every (transposed) convolution starts with: rank, groups, bias."""
     cdim = spatial_channel_dim(shape, nd, name)
@@ -69,15 +76,13 @@ def _conv_rule(nd: int):
         spatial = shapes.conv_shape(shape[cdim + 1:], params)
         out = (*shape[:cdim], b["out_channels"], *spatial)
         per_output = (b["in_channels"] // groups) * prod(params.kernel_size)
+        k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
         return Step(
             out,
             params=b["out_channels"] * per_output + (b["out_channels"] if b["bias"] else 0),
             macs=prod(out) * per_output,
-            rf=(Window(
-                tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation)),
-                params.stride,
-                tuple(lo for lo, _ in params.padding),
-            ),),
+            rf=(Window(k_eff, params.stride, tuple(lo for lo, _ in params.padding)),),
+            drops=_drops(shape[cdim + 1:], spatial, params.stride),
         )
 
     return apply
@@ -120,14 +125,13 @@ def _pool_rule(nd: int, kind: PoolKind, name: str):
             nd, b["kernel_size"], b["stride"], b.get("padding", 0), b.get("dilation", 1),
             b["ceil_mode"], kind,
         )
-        spatial = shapes.pool_shape(shape[len(shape) - nd:], params)
+        in_sp = shape[len(shape) - nd:]
+        spatial = shapes.pool_shape(in_sp, params)
+        k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
         return Step(
             (*shape[: len(shape) - nd], *spatial),
-            rf=(Window(
-                tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation)),
-                params.stride,
-                params.padding,
-            ),),
+            rf=(Window(k_eff, params.stride, params.padding),),
+            drops=_drops(in_sp, spatial, params.stride),
         )
 
     return apply

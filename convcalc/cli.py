@@ -89,8 +89,9 @@ class Dims(click.ParamType):
 
     name = "AxB"
 
-    def __init__(self, words: tuple[str, ...] = ()):
+    def __init__(self, words: tuple[str, ...] = (), symbols: bool = False):
         self.words = words
+        self.symbols = symbols  # sizes may be symbols (H, W): shapes become formulas
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
@@ -98,11 +99,18 @@ class Dims(click.ParamType):
         text = str(value).strip().lower()
         if text in self.words:
             return text
-        parts = text.split("x")
+        parts = str(value).strip().split("x")
+        if self.symbols:
+            from convcalc.symbolic import SYMBOL, parse_size
+
+            if 1 <= len(parts) <= 3 and all(_NUMBER.fullmatch(p.strip()) or SYMBOL.fullmatch(p.strip())
+                                            for p in parts):
+                return tuple(parse_size(p) for p in parts)
         if not 1 <= len(parts) <= 3 or not all(_NUMBER.fullmatch(p.strip()) for p in parts):
             words = "".join(f", '{w}'" for w in self.words)
+            kinds = "an integer or a symbol (H)" if self.symbols else "an integer"
             self.fail(
-                f"{value!r} is not a size: use an integer, AxB or AxBxC (one per spatial "
+                f"{value!r} is not a size: use {kinds}, AxB or AxBxC (one per spatial "
                 f"dimension){words}",
                 param, ctx,
             )
@@ -154,8 +162,8 @@ def _emit(fmt: str, text_lines: list[str], payload: dict) -> None:
 
 # Options shared by the single-layer commands -----------------------------------------
 
-_in = click.option("--in", "in_size", type=Dims(), required=True, metavar="SIZE",
-                   help="Input spatial size: 28, 28x28 or 16x28x28.")
+_in = click.option("--in", "in_size", type=Dims(symbols=True), required=True, metavar="SIZE",
+                   help="Input spatial size: 28, 28x28 or 16x28x28; symbols give formulas (H, HxW).")
 _k = click.option("--k", "--kernel-size", "kernel_size", type=Dims(), required=True,
                   metavar="K", help="Kernel size (per dimension as AxB).")
 _d = click.option("--d", "--dilation", "dilation", type=Dims(), default="1", show_default=True,
@@ -190,20 +198,20 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, fmt, exp
     from convcalc.shapes import conv_shape
 
     ndim, v = _resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding, d=dilation)
-    with _layer(f"Conv{ndim}d"):
+    with _layer(f"Conv{ndim}d"), collecting() as assumptions:
         params = ConvParams.create(ndim, v["k"], v["s"], v["p"], v["d"], padding_mode)
         out = conv_shape(v["in"], params)
     payload = {
         "layer": f"Conv{ndim}d",
-        "input": list(v["in"]),
-        "output": list(out),
+        "input": _sizes(v["in"]),
+        "output": _sizes(out),
         "kernel_size": list(params.kernel_size),
         "stride": list(params.stride),
         "padding": [list(p) for p in params.padding],
         "dilation": list(params.dilation),
         "padding_mode": params.padding_mode.value,
     }
-    _answer(fmt, explain, out, payload, lambda: _explainer("conv")(v["in"], params))
+    _answer(fmt, explain, out, payload, lambda: _explainer("conv")(v["in"], params), assumptions)
 
 
 @cli.command()
@@ -235,7 +243,9 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
 
     ndim, v = _resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding, d=dilation,
                             op=output_padding, output_size=output_size)
-    with _layer(f"ConvTranspose{ndim}d"):
+    if v["output_size"] is not None and any_symbolic(v["in"]):
+        raise click.UsageError("--output-size needs a numeric --in")
+    with _layer(f"ConvTranspose{ndim}d"), collecting() as assumptions:
         params = TConvParams.create(ndim, v["k"], v["s"], v["p"], v["d"], v["op"])
         if v["output_size"] is not None:
             op = tconv_output_padding_for(v["in"], v["output_size"], params)
@@ -243,16 +253,17 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
         out = tconv_shape(v["in"], params)
     payload = {
         "layer": f"ConvTranspose{ndim}d",
-        "input": list(v["in"]),
-        "output": list(out),
+        "input": _sizes(v["in"]),
+        "output": _sizes(out),
         "kernel_size": list(params.kernel_size),
         "stride": list(params.stride),
         "padding": [[p, p] for p in params.padding],
         "dilation": list(params.dilation),
         "output_padding": list(params.output_padding),
-        "output_size_range": [list(r) for r in tconv_size_range(v["in"], params)],
     }
-    _answer(fmt, explain, out, payload, lambda: _explainer("tconv")(v["in"], params))
+    if not any_symbolic(v["in"]):
+        payload["output_size_range"] = [list(r) for r in tconv_size_range(v["in"], params)]
+    _answer(fmt, explain, out, payload, lambda: _explainer("tconv")(v["in"], params), assumptions)
 
 
 @cli.command()
@@ -286,20 +297,20 @@ def pool(in_size, kernel_size, stride, padding, dilation, kind, ceil_mode, fmt, 
         raise click.UsageError("--d applies to max pooling only: torch.nn.AvgPool has no dilation")
     ndim, v = _resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding,
                             d=dilation or (1,))
-    with _layer(f"{kind.capitalize()}Pool{ndim}d"):
+    with _layer(f"{kind.capitalize()}Pool{ndim}d"), collecting() as assumptions:
         params = PoolParams.create(ndim, v["k"], v["s"], v["p"], v["d"], ceil_mode, PoolKind(kind))
         out = pool_shape(v["in"], params)
     payload = {
         "layer": f"{kind.capitalize()}Pool{ndim}d",
-        "input": list(v["in"]),
-        "output": list(out),
+        "input": _sizes(v["in"]),
+        "output": _sizes(out),
         "kernel_size": list(params.kernel_size),
         "stride": list(params.stride),
         "padding": [[p, p] for p in params.padding],
         "dilation": list(params.dilation),
         "ceil_mode": params.ceil_mode,
     }
-    _answer(fmt, explain, out, payload, lambda: _explainer("pool")(v["in"], params))
+    _answer(fmt, explain, out, payload, lambda: _explainer("pool")(v["in"], params), assumptions)
 
 
 def _explainer(name):
@@ -308,8 +319,36 @@ def _explainer(name):
     return getattr(explain, f"explain_{name}")
 
 
-def _answer(fmt, explain, out, payload, explanation) -> None:
-    lines = [_x(out)]
+def _sizes(values) -> list:
+    from convcalc.symbolic import is_symbolic, pretty
+
+    return [pretty(v) if is_symbolic(v) else v for v in values]
+
+
+@contextlib.contextmanager
+def collecting():
+    """Assumptions made for symbolic sizes (sympy is imported only if a size is a symbol)."""
+    from convcalc import symbolic
+
+    with symbolic.collecting() as found:
+        yield found
+
+
+def any_symbolic(values) -> bool:
+    from convcalc.symbolic import any_symbolic as check
+
+    return check(values)
+
+
+def _answer(fmt, explain, out, payload, explanation, assumptions=()) -> None:
+    shown = _sizes(out)
+    if any(isinstance(v, str) for v in shown) and len(shown) > 1:  # formulas: keep them apart
+        lines = [" x ".join(v if isinstance(v, int) or v.isidentifier() else f"({v})" for v in shown)]
+    else:
+        lines = [_x(shown)]
+    if assumptions:
+        payload["assumptions"] = [text for text, _ in assumptions]
+        lines += [f"assuming {text} ({why})" for text, why in assumptions]
     if explain:
         steps = explanation()
         payload["explain"] = steps
@@ -325,14 +364,18 @@ NET_FORMATS = ("table", "json", "jsonl", "markdown", "csv")
 def _parse_shape(value: str | None):
     if value is None:
         return None
-    parts = [p.strip() for p in value.replace("x", ",").split(",")]
-    if not parts or not all(_NUMBER.fullmatch(p) for p in parts):
+    from convcalc.symbolic import SYMBOL, is_symbolic, parse_size
+
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) == 1:
+        parts = [p.strip() for p in value.split("x")]
+    if not parts or not all(_NUMBER.fullmatch(p) or SYMBOL.fullmatch(p) for p in parts):
         raise click.BadParameter(
-            f"{value!r} is not a shape: write the full tensor shape, e.g. 1,3,224,224",
+            f"{value!r} is not a shape: write the full tensor shape, e.g. 1,3,224,224 or 1,3,H,W",
             param_hint="'--input'",
         )
-    shape = tuple(int(p) for p in parts)
-    if any(s < 0 or s > 2**63 - 1 for s in shape):
+    shape = tuple(parse_size(p) for p in parts)
+    if any(not is_symbolic(s) and (s < 0 or s > 2**63 - 1) for s in shape):
         raise click.BadParameter(f"{value!r}: sizes must be from 0 to 2**63 - 1", param_hint="'--input'")
     return shape
 

@@ -7,6 +7,7 @@ cannot disagree with the answer.
 from __future__ import annotations
 
 from convcalc import formulas
+from convcalc.symbolic import pretty
 from convcalc.params import DIM_NAMES, ConvParams, PaddingKind, PoolKind, PoolParams, TConvParams
 
 
@@ -63,6 +64,10 @@ def explain_pool(sizes, params: PoolParams) -> list[str]:
         if not ceil:
             out = formulas.window_count(span, k_eff, s)
             lines.append(f"   output            ⌊({span} − {k_eff}) / {s}⌋ + 1 = {out}")
+            continue
+        if not isinstance(i, int):  # symbolic: the exact piecewise result
+            out = pretty(formulas.pool_ceil_out(i, k, s, p, d))
+            lines.append(f"   output            {out}  (the last-window rule as a condition on {i} mod {s})")
             continue
         cand = formulas.pool_ceil_candidate(i, k, s, p, d)
         lines.append(f"   ceil_mode output  ⌊({span} − {k_eff} + {s - 1}) / {s}⌋ + 1 = {cand}")

@@ -29,7 +29,12 @@ def window_count(span, k_eff, s):
 
     Floor division rounds towards −∞, like ATen's ``div_rtn``.
     """
-    return (span - k_eff) // s + 1
+    out = (span - k_eff) // s + 1
+    if isinstance(out, int):
+        return out
+    from convcalc.symbolic import fold_floors  # symbolic sizes only
+
+    return fold_floors(out)
 
 
 def conv_out(i, k, s, lo, hi, d):
@@ -56,14 +61,24 @@ def last_window_in_padding(out, i, s, p):
 
 
 def pool_ceil_out(i, k, s, p, d):
-    """Pooling, ceil mode: the candidate, minus one when its last window starts in the padding."""
+    """Pooling, ceil mode: the candidate, minus one when its last window starts in the padding.
+
+    Symbolically the rule is a condition on ``i`` modulo ``s``: with
+    ``n = i + 2p − d·(k − 1) − 1 + (s − 1)``, the window is dropped exactly when
+    ``n mod s ≤ p + s − 1 − d·(k − 1) − 1``, which is never when ``d·(k − 1) + 1 ≥ p + s``.
+    """
     out = pool_ceil_candidate(i, k, s, p, d)
     drop = last_window_in_padding(out, i, s, p)
     if isinstance(drop, bool):
         return out - 1 if drop else out
     import sympy  # symbolic sizes only
 
-    return sympy.Piecewise((out - 1, drop), (out, True))
+    k_eff = effective_kernel(k, d)
+    slack = p + s - 1 - k_eff  # (out − 1)·s ≥ i + p  <=>  n mod s ≤ slack
+    if slack < 0:
+        return out
+    n = padded(i, p, p) + (s - 1) - k_eff
+    return sympy.Piecewise((out - 1, sympy.Le(sympy.Mod(n, s), slack)), (out, True))
 
 
 def tconv_out(i, k, s, p, d, op):
@@ -86,6 +101,6 @@ def upsample_out(i, scale):
     """Upsample by ``scale``: ``⌊i × scale⌋`` with the product in float64, as ATen computes it."""
     if isinstance(i, int):
         return math.floor(float(i) * float(scale))
-    import sympy  # symbolic sizes only
+    import sympy  # symbolic sizes only: the exact binary value of the float64 scale
 
-    return sympy.floor(i * sympy.Float(float(scale)))
+    return sympy.floor(i * sympy.Rational(float(scale)))

@@ -15,6 +15,8 @@ from convcalc.errors import ConvcalcError, ShapeError, SpecError
 from convcalc.layers import lookup
 from convcalc.layers.base import GLOBAL, Scale, Window
 from convcalc.spec import _REQUIRED, Expr, Item, Spec
+from convcalc import symbolic
+from convcalc.symbolic import unequal, violated
 
 DTYPE_BYTES = 4  # float32
 MAX_NESTING = 64
@@ -115,6 +117,7 @@ class Report:
     rows: list
     warnings: list = field(default_factory=list)
     tree: list = field(default_factory=list)
+    assumptions: list = field(default_factory=list)  # (condition, why) for symbolic sizes
 
     @property
     def layers(self) -> list:
@@ -159,8 +162,9 @@ def run(spec: Spec, input_shape=None, light: bool = False) -> Report:
         raise SpecError(f"{spec.source}: the spec has no input: shape", fix="add input: [1, 3, 224, 224] or pass --input")
     ctx = _Ctx(spec, [], [], light=light)
     tree: list = []
-    out, _ = _run_items(ctx, spec.layers, shape, Field(), {}, (), (), tree)
-    return Report(spec.name, shape, out, ctx.rows, ctx.warnings, tree)
+    with symbolic.collecting() as assumptions:
+        out, _ = _run_items(ctx, spec.layers, shape, Field(), {}, (), (), tree)
+    return Report(spec.name, shape, out, ctx.rows, ctx.warnings, tree, assumptions)
 
 
 class _Names:
@@ -282,7 +286,7 @@ def _concat(ctx, item, outs, env, path):
 
     d = norm_dim(dim, rank)
     for o in outs[1:]:
-        if any(a != b for i, (a, b) in enumerate(zip(o, outs[0])) if i != d):
+        if any(violated(unequal(a, b), "concatenated branches agree") for i, (a, b) in enumerate(zip(o, outs[0])) if i != d):
             raise ShapeError(
                 f"cannot concatenate along dim {dim}: branch shapes {[list(o) for o in outs]} "
                 "differ in another dimension",
@@ -294,7 +298,7 @@ def _concat(ctx, item, outs, env, path):
 def _add(outs):
     first = outs[0]
     for o in outs[1:]:
-        if o != first:
+        if len(o) != len(first) or any(violated(unequal(a, b), "added branches agree") for a, b in zip(o, first)):
             raise ShapeError(
                 f"cannot add branches of shapes {[list(o) for o in outs]}",
                 fix="give the shortcut a 1x1 convolution with the same stride and channels",

@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from convcalc.errors import ConvcalcError
 from convcalc.propagate import DTYPE_BYTES, Report, Row
+from convcalc.symbolic import is_symbolic, pretty
 
 CONVENTIONS = {
     "macs": "multiply-accumulates of conv/linear weights only; bias, normalisation, "
@@ -30,6 +31,15 @@ def _num(value) -> int | float:
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
     return value
+
+
+def _plain(value):
+    """A size or count for JSON: an int, or an expression as text sympy parses back."""
+    return pretty(value) if is_symbolic(value) else value
+
+
+def _count(value) -> str:
+    return pretty(value) if is_symbolic(value) else f"{value:,}"
 
 
 def field_json(row: Row):
@@ -52,10 +62,10 @@ def report_json(report: Report) -> dict:
             "name": row.name,
             "type": row.type,
             "description": row.describe,
-            "input_shape": list(row.input_shape),
-            "output_shape": list(row.output_shape),
-            "params": row.params,
-            "macs": row.macs,
+            "input_shape": [_plain(v) for v in row.input_shape],
+            "output_shape": [_plain(v) for v in row.output_shape],
+            "params": _plain(row.params),
+            "macs": _plain(row.macs),
             "receptive_field": rf,
             "jump": jump,
             "line": row.line,
@@ -67,12 +77,13 @@ def report_json(report: Report) -> dict:
             merges.append(entry)
     return {
         "name": report.name,
-        "input_shape": list(report.input_shape),
-        "output_shape": list(report.output_shape),
+        "input_shape": [_plain(v) for v in report.input_shape],
+        "output_shape": [_plain(v) for v in report.output_shape],
         "layers": layers,
         "merges": merges,
-        "totals": report.totals,
+        "totals": {k: _plain(v) for k, v in report.totals.items()},
         "warnings": list(report.warnings),
+        "assumptions": [text for text, _ in report.assumptions],
         "conventions": CONVENTIONS,
     }
 
@@ -119,7 +130,7 @@ def table_rows(report: Report, depth: int | None = None) -> list[dict]:
 
 
 def _shape(shape) -> str:
-    return "[" + ", ".join(map(str, shape)) + "]"
+    return "[" + ", ".join(map(pretty, shape)) + "]"
 
 
 def _field_text(row: Row) -> dict:
@@ -134,18 +145,23 @@ def _field_text(row: Row) -> dict:
 
 def totals_lines(report: Report) -> list[str]:
     t = report.totals
-    return [
-        f"Total params: {t['params']:,} (trainable {t['trainable_params']:,})",
-        f"Total MACs: {t['macs']:,} ({t['macs'] / 1e9:.4g} GMACs; FLOPs = 2 x MACs)",
+    gmacs = "" if is_symbolic(t["macs"]) else f" ({t['macs'] / 1e9:.4g} GMACs; FLOPs = 2 x MACs)"
+    lines = [
+        f"Total params: {_count(t['params'])} (trainable {_count(t['trainable_params'])})",
+        f"Total MACs: {_count(t['macs'])}{gmacs}",
         f"Activation memory (estimate): {_mib(t['activation_bytes'])}; "
         f"parameter memory (estimate): {_mib(t['param_bytes'])}",
         "MACs: conv/linear weight multiply-accumulates only (bias, norms, activations, pooling "
         "excluded). Params exclude BN buffers. Memory: outputs x 4 B and params x 4 B (float32).",
     ]
+    if report.assumptions:
+        lines.append("Assuming (symbolic sizes): " + "; ".join(
+            f"{text} ({why})" if why else text for text, why in report.assumptions))
+    return lines
 
 
-def _mib(n: int) -> str:
-    return f"{n / 2**20:,.2f} MiB"
+def _mib(n) -> str:
+    return f"{pretty(n)} bytes" if is_symbolic(n) else f"{n / 2**20:,.2f} MiB"
 
 
 def text_table(report: Report, depth: int | None = None) -> str:
@@ -154,7 +170,7 @@ def text_table(report: Report, depth: int | None = None) -> str:
     Drawn here rather than with rich: rich's Table took about 210 ms for ResNet-50's
     230 rows, more than the whole rest of ``convcalc net`` (benchmarks/net_vs_torchinfo.py).
     """
-    rows = [[r["layer"], r["type"], r["output_shape"], f"{r['params']:,}", f"{r['macs']:,}",
+    rows = [[r["layer"], r["type"], r["output_shape"], _count(r["params"]), _count(r["macs"]),
              r["rf"], r["jump"]] for r in table_rows(report, depth)]
     widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c)
               for i, c in enumerate(COLUMNS)]
@@ -182,8 +198,8 @@ def markdown(report: Report, depth: int | None = None) -> str:
              "| " + " | ".join(COLUMNS) + " |",
              "|" + "|".join("---:" if c in ("Params", "MACs") else "---" for c in COLUMNS) + "|"]
     for r in table_rows(report, depth):
-        cells = [r["layer"], f"`{r['type']}`", r["output_shape"], f"{r['params']:,}",
-                 f"{r['macs']:,}", r["rf"], r["jump"]]
+        cells = [r["layer"], f"`{r['type']}`", r["output_shape"], _count(r["params"]),
+                 _count(r["macs"]), r["rf"], r["jump"]]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append("")
     lines += [f"{line}  " for line in totals_lines(report)]
@@ -195,6 +211,6 @@ def csv_text(report: Report, depth: int | None = None) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["layer", "type", "output_shape", "params", "macs", "receptive_field", "jump"])
     for r in table_rows(report, depth):
-        writer.writerow([r["layer"], r["type"], r["output_shape"], r["params"], r["macs"],
-                         r["rf"], r["jump"]])
+        writer.writerow([r["layer"], r["type"], r["output_shape"], _plain(r["params"]),
+                         _plain(r["macs"]), r["rf"], r["jump"]])
     return buf.getvalue()

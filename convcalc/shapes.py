@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from convcalc import formulas
 from convcalc.errors import InputTooSmall, ParamError, ShapeError
+from convcalc.symbolic import any_symbolic, assume, is_symbolic, violated
 from convcalc.params import (
     INT64_MAX,
     ConvParams,
@@ -37,6 +38,11 @@ def input_sizes(in_size) -> tuple[int, ...]:
     spatial dimensions in convolution and pooling)."""
     sizes = tuple(in_size) if isinstance(in_size, Sequence) else (in_size,)
     check_ndim(len(sizes))
+    if any_symbolic(sizes):  # symbols are positive integers; numbers beside them are checked
+        for s in sizes:
+            if not is_symbolic(s):
+                per_dim("input size", s, 1, 1)
+        return sizes
     return per_dim("input size", sizes, len(sizes), 1)
 
 
@@ -49,7 +55,7 @@ def _check_ndim(sizes, params) -> None:
 
 
 def _check_fits_int64(what: str, values) -> None:
-    if any(v > INT64_MAX for v in values):
+    if any(not is_symbolic(v) and v > INT64_MAX for v in values):
         raise ShapeError(f"{what} {fmt_dims(values)} exceeds 2**63 - 1 (PyTorch sizes are int64)")
 
 
@@ -60,7 +66,8 @@ def conv_shape(in_size, params: ConvParams) -> tuple[int, ...]:
     lo = tuple(p[0] for p in params.padding)
     hi = tuple(p[1] for p in params.padding)
     if params.padding_mode is PaddingMode.REFLECT and any(
-        max(a, b) >= i for a, b, i in zip(lo, hi, sizes, strict=True)
+        violated(max(a, b) >= i, "reflect padding smaller than the input")
+        for a, b, i in zip(lo, hi, sizes, strict=True)
     ):
         raise ShapeError(
             f"reflect padding {_fmt_pads(params.padding)} must be smaller than the input "
@@ -68,7 +75,8 @@ def conv_shape(in_size, params: ConvParams) -> tuple[int, ...]:
             fix=f"use padding <= {fmt_dims(i - 1 for i in sizes)}, or padding_mode='replicate'",
         )
     if params.padding_mode is PaddingMode.CIRCULAR and any(
-        max(a, b) > i for a, b, i in zip(lo, hi, sizes, strict=True)
+        violated(max(a, b) > i, "circular padding at most the input")
+        for a, b, i in zip(lo, hi, sizes, strict=True)
     ):
         raise ShapeError(
             f"circular padding {_fmt_pads(params.padding)} wraps around the input "
@@ -78,8 +86,10 @@ def conv_shape(in_size, params: ConvParams) -> tuple[int, ...]:
     span = tuple(map(formulas.padded, sizes, lo, hi))
     _check_fits_int64("padded input", span)
     k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
-    if any(n < k for n, k in zip(span, k_eff, strict=True)):
-        need = tuple(max(0, -(-(k - i) // 2)) for k, i in zip(k_eff, sizes, strict=True))
+    if any(violated(n < k, "input at least the dilated kernel")
+           for n, k in zip(span, k_eff, strict=True)):
+        need = tuple("?" if is_symbolic(i) else max(0, -(-(k - i) // 2))
+                     for k, i in zip(k_eff, sizes, strict=True))
         raise InputTooSmall(
             f"input {fmt_dims(sizes)}{_padded_note(sizes, span)} is smaller than the dilated "
             f"kernel {fmt_dims(k_eff)}{_dilation_note(params)}",
@@ -104,7 +114,7 @@ def tconv_shape(in_size, params: TConvParams) -> tuple[int, ...]:
             params.output_padding, strict=True,
         )
     )
-    if any(o < 1 for o in out):
+    if any(violated(o < 1, "output at least 1") for o in out):
         # out >= 1  <=>  2p <= (i − 1)·s + d·(k − 1) + op
         limit = tuple(
             max(0, ((i - 1) * s + d * (k - 1) + op) // 2)
@@ -155,7 +165,8 @@ def pool_shape(in_size, params: PoolParams) -> tuple[int, ...]:
     sizes = input_sizes(in_size)
     _check_ndim(sizes, params)
     if params.kind is PoolKind.AVG and params.ndim == 3 and any(
-        i < k for i, k in zip(sizes, params.kernel_size, strict=True)
+        violated(i < k, "AvgPool3d input at least the kernel")
+        for i, k in zip(sizes, params.kernel_size, strict=True)
     ):
         # ATen's avg_pool3d compares the unpadded input with the kernel.
         raise InputTooSmall(
@@ -170,7 +181,7 @@ def pool_shape(in_size, params: PoolParams) -> tuple[int, ...]:
             sizes, params.kernel_size, params.stride, params.padding, params.dilation, strict=True
         )
     )
-    if any(o < 1 for o in out):
+    if any(violated(o < 1, "pooling output at least 1") for o in out):
         k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
         need = tuple(max(1, k - 2 * p) for k, p in zip(k_eff, params.padding, strict=True))
         span = tuple(formulas.padded(i, p, p) for i, p in zip(sizes, params.padding, strict=True))
@@ -225,7 +236,13 @@ def upsample_shape(in_size, size=None, scale_factor=None, minimum=1) -> tuple[in
     else:
         scales = _per_dim_float("scale_factor", scale_factor, ndim)
         out = tuple(map(formulas.upsample_out, sizes, scales))
-        if any(o < minimum for o in out):
+        for i, scale in zip(sizes, scales, strict=True):
+            if is_symbolic(i) and not scale.is_integer():
+                assume(f"floor({i}*{scale!r}) uses the exact binary value of {scale!r}; PyTorch "
+                       "floors the float64-rounded product, which is 1 more only when the exact "
+                       "product lies within 2**-52 (relative) below an integer",
+                       "Upsample scale_factor")
+        if any(violated(o < minimum, "output at least 1") for o in out):
             raise ShapeError(
                 f"output would be {fmt_dims(out)} for input {fmt_dims(sizes)} at scale "
                 f"{fmt_dims(scales)}: sizes must be greater than 0",

@@ -133,8 +133,11 @@ def test_domain_errors_exit_1_with_one_line(args, message):
 
 
 USAGE_ERRORS = [
-    (["conv", "--in", "abc", "--k", "3"],
-     "Error: Invalid value for '--in': 'abc' is not a size: use an integer, AxB or AxBxC "
+    (["conv", "--in", "2.5", "--k", "3"],
+     "Error: Invalid value for '--in': '2.5' is not a size: use an integer or a symbol (H), AxB "
+     "or AxBxC (one per spatial dimension) (see 'convcalc conv --help')"),
+    (["conv", "--in", "28", "--k", "K"],
+     "Error: Invalid value for '--k' / '--kernel-size': 'K' is not a size: use an integer, AxB or AxBxC "
      "(one per spatial dimension) (see 'convcalc conv --help')"),
     (["conv", "--in", "28x28", "--k", "3x3x3"],
      "Error: --in has 2 values (28x28) but --k has 3 (3x3x3): give one value, or one per "

@@ -202,7 +202,7 @@ def test_files_that_are_not_specs(tmp_path):
 
 
 def test_usage_errors(tmp_path):
-    code, _, err = run("net", "zoo:lenet", "--input", "1,1,H,W")
+    code, _, err = run("net", "zoo:lenet", "--input", "1,1,2.5,W")
     assert code == 2 and "is not a shape" in err
     code, _, err = run("net", "zoo:lenet", "--format", "xml")
     assert code == 2

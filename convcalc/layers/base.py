@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from convcalc.errors import ParamError, ShapeError, SpecError
 from convcalc.params import fmt_dims
+from convcalc.symbolic import is_symbolic, unequal, violated
 
 
 class _Required:
@@ -109,7 +110,7 @@ class LayerType:
                 actual = rule.read(shape)
                 if name not in bound:
                     bound[name] = actual
-                elif rule.strict and bound[name] != actual:
+                elif rule.strict and violated(unequal(bound[name], actual), f"{name} matches the input"):
                     raise ShapeError(
                         f"{name}={bound[name]} but the incoming shape {list(shape)} has "
                         f"{actual} {rule.noun}",
@@ -176,6 +177,8 @@ def check_bool(bound: dict, *names: str) -> None:
 
 def check_count(bound: dict, name: str, minimum: int = 1) -> int:
     value = bound[name]
+    if is_symbolic(value):  # inferred from a symbolic shape (Linear after Flatten)
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise ParamError(f"{name} must be an integer, got {value!r}")
     if value < minimum:

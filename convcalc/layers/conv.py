@@ -21,6 +21,7 @@ from convcalc.layers.base import (
     spatial_channel_dim,
 )
 from convcalc.params import ConvParams, PoolKind, PoolParams, TConvParams, fmt_dims
+from convcalc.symbolic import any_symbolic, unequal, violated
 
 
 def _channels(nd: int, name: str) -> Infer:
@@ -47,6 +48,8 @@ def _drops(in_sp, out_sp, stride) -> bool:
     """A strided layer is exact when it divides its input exactly, ``in == out × s``: the
     sizes that a decoder upsampling by ``s`` can restore. Otherwise it drops (or pads in)
     pixels that no ×s upsampling gives back."""
+    if any_symbolic(in_sp):
+        return False  # exactness is a question for numeric sizes (convcalc net --valid-inputs)
     return any(s > 1 and i != o * s for i, o, s in zip(in_sp, out_sp, stride))
 
 
@@ -153,7 +156,7 @@ def _adaptive_rule(nd: int, name: str):
 
 def _adaptive_rf(in_sp, out_sp):
     """Adaptive pooling's bins: exact windows when the sizes divide, else the largest bin."""
-    if any(o == 0 for o in out_sp):
+    if any_symbolic(in_sp) or any(o == 0 for o in out_sp):
         return GLOBAL
     kernels, strides = [], []
     for i, o in zip(in_sp, out_sp, strict=True):
@@ -214,7 +217,7 @@ def _fold(b, shape):
             f"input dimension {len(shape) - 2} ({channels}) must be divisible by the product "
             f"of kernel_size {fmt_dims(params.kernel_size)} ({k})"
         )
-    if length != prod(blocks):
+    if violated(unequal(length, prod(blocks)), "Fold's block count matches its input"):
         raise ShapeError(
             f"output_size {fmt_dims(out_size)} gives {fmt_dims(blocks)} = {prod(blocks)} sliding "
             f"blocks, but the input has {length}",

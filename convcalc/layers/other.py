@@ -24,6 +24,7 @@ from convcalc.layers.base import (
     signature,
 )
 from convcalc.params import fmt_dims
+from convcalc.symbolic import any_symbolic, unequal, violated
 
 # Linear --------------------------------------------------------------------------------
 
@@ -127,7 +128,10 @@ def _layernorm(b, shape):
     for n in normalized:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ParamError(f"normalized_shape must be non-negative integers, got {normalized}")
-    if len(normalized) > len(shape) or list(shape[len(shape) - len(normalized):]) != normalized:
+    trailing = list(shape[len(shape) - len(normalized):]) if normalized else []
+    if len(normalized) > len(shape) or any(
+        violated(unequal(a, n), "LayerNorm's normalized_shape matches") for a, n in zip(trailing, normalized)
+    ):
         raise ShapeError(
             f"normalized_shape={normalized} expects an input of shape [*, "
             f"{', '.join(map(str, normalized))}], got {list(shape)}",
@@ -185,10 +189,10 @@ def _unflatten(b, shape):
     known = prod(s for s in sizes if s != -1)
     total = shape[dim]
     if -1 in sizes:
-        if known == 0 or total % known:
+        if known == 0 or violated(unequal(total % known, 0), "Unflatten divides exactly"):
             raise ShapeError(f"cannot unflatten dimension {dim} of size {total} into {sizes}")
         sizes = [total // known if s == -1 else s for s in sizes]
-    elif known != total:
+    elif violated(unequal(known, total), "Unflatten sizes multiply to the dimension"):
         raise ShapeError(
             f"unflattened_size {sizes} multiplies to {known}, but dimension {dim} of "
             f"{list(shape)} has {total}"
@@ -211,7 +215,7 @@ def _pixel_unshuffle(b, shape):
     if len(shape) < 3:
         raise rank_error("PixelUnshuffle", shape, (3, 4))
     c, h, w = shape[-3:]
-    if h % r or w % r:
+    if any(violated(unequal(x % r, 0), "PixelUnshuffle divides exactly") for x in (h, w)):
         raise ShapeError(f"height {h} and width {w} must be divisible by downscale_factor {r}")
     return Step((*shape[:-3], c * r * r, h // r, w // r), rf=(Window((r, r), (r, r), (0, 0)),))
 
@@ -267,6 +271,8 @@ def _upsample_rule(mode_default, align_default=None, fixed_mode=False):
         spatial = shapes.upsample_shape(in_sp, size, scale, minimum=0 if mode == "area" else 1)
         if any(o == 0 for o in spatial):
             return Step((*shape[:2], *spatial), rf=GLOBAL)
+        if any_symbolic(spatial):
+            return Step((*shape[:2], *spatial), rf=GLOBAL)
         factors = tuple(Fraction(o, i) for o, i in zip(spatial, in_sp, strict=True))
         return Step((*shape[:2], *spatial), rf=(Scale(factors),))
 
@@ -293,17 +299,21 @@ def _pad_rule(nd, mode, name):
         pairs = [(pads[2 * i], pads[2 * i + 1]) for i in range(nd)][::-1]
         in_sp = shape[len(shape) - nd:]
         out_sp = tuple(i + lo + hi for i, (lo, hi) in zip(in_sp, pairs, strict=True))
-        if mode == "reflect" and any(max(lo, hi) >= i for i, (lo, hi) in zip(in_sp, pairs)):
+        if mode == "reflect" and any(violated(max(lo, hi) >= i, "reflection padding smaller than the input")
+                                     for i, (lo, hi) in zip(in_sp, pairs)):
             raise ShapeError(
                 f"reflection padding {pads} must be smaller than the input {fmt_dims(in_sp)}",
                 fix="use ReplicationPad, or less padding",
             )
-        if mode == "circular" and any(max(lo, hi) > i for i, (lo, hi) in zip(in_sp, pairs)):
+        if mode == "circular" and any(violated(max(lo, hi) > i, "circular padding at most the input")
+                                      for i, (lo, hi) in zip(in_sp, pairs)):
             raise ShapeError(
                 f"circular padding {pads} wraps around the input {fmt_dims(in_sp)} more than once"
             )
         note = None
-        if mode == "circular" and not all(_circular_copies_ok(i, lo, hi) for i, (lo, hi) in zip(in_sp, pairs)):
+        if mode == "circular" and not any_symbolic(in_sp) and not all(
+            _circular_copies_ok(i, lo, hi) for i, (lo, hi) in zip(in_sp, pairs)
+        ):
             # PyTorch's copies overlap: it raises "unsupported operation" or not depending on
             # the tensor's memory layout (seen with 2.13: 1 channel raises, 3 do not).
             note = (f"circular padding {pads} crops and wraps with overlapping copies; "
@@ -311,8 +321,9 @@ def _pad_rule(nd, mode, name):
         # constant padding narrows (crops) first, then pads; reflection and replication
         # check "some output size >= 1" (an or over the dimensions, as ATen writes it)
         cropped = tuple(i + min(lo, 0) + min(hi, 0) for i, (lo, hi) in zip(in_sp, pairs))
-        empty = mode in ("reflect", "replicate") and all(o < 1 for o in out_sp)
-        if any(o < 0 for o in out_sp) or empty or (mode == "constant" and min(cropped) < 0):
+        empty = mode in ("reflect", "replicate") and all(violated(o < 1, "padding output not empty") for o in out_sp)
+        if (any(violated(o < 0, "padding output size >= 0") for o in out_sp) or empty
+                or (mode == "constant" and any(violated(c < 0, "cropping fits the input") for c in cropped))):
             raise ShapeError(
                 f"padding {pads} crops the input {fmt_dims(in_sp)} to {fmt_dims(out_sp)}",
                 fix="use less negative padding",
@@ -394,7 +405,7 @@ def _same(*bools, probability=False, dim=None, min_rank=0, max_rank=None, warn_r
 
 def _glu(b, shape):
     d = norm_dim(b["dim"], len(shape))
-    if shape[d] % 2:
+    if violated(unequal(shape[d] % 2, 0), "GLU halves an even dimension"):
         raise ShapeError(f"GLU halves dimension {b['dim']}, but its size {shape[d]} is odd")
     return Step((*shape[:d], shape[d] // 2, *shape[d + 1:]))
 

@@ -504,7 +504,8 @@ def _padding_text(answer) -> list[str]:
     from convcalc.params import DIM_NAMES
 
     if answer.symmetric:
-        head = f"padding={_x(lo for lo, _ in answer.padding)}"
+        pads = [lo for lo, _ in answer.padding]
+        head = f"padding={pads[0] if len(set(pads)) == 1 else _x(pads)}"
     else:
         names = DIM_NAMES[len(answer.padding)]
         pads = ", ".join(f"{n} ({lo}, {hi})" for n, (lo, hi) in zip(names, answer.padding))

@@ -32,7 +32,7 @@ def explain_conv(sizes, params: ConvParams) -> list[str]:
         lines.append(f"   padded input      {i} + {lo} + {hi} = {span}")
         lines.append(
             f"   output            ⌊({span} − {k_eff}) / {s}⌋ + 1 = "
-            f"{formulas.window_count(span, k_eff, s)}"
+            f"{pretty(formulas.window_count(span, k_eff, s))}"
         )
     return lines
 
@@ -44,7 +44,7 @@ def explain_tconv(sizes, params: TConvParams) -> list[str]:
     ):
         out = formulas.tconv_out(i, k, s, p, d, op)
         lines.append(f"{name}: in={i} k={k} s={s} p={p} d={d} output_padding={op}")
-        lines.append(f"   output  ({i} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {out}")
+        lines.append(f"   output  ({i} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {pretty(out)}")
     return lines
 
 
@@ -63,7 +63,7 @@ def explain_pool(sizes, params: PoolParams) -> list[str]:
             lines.append(f"   effective kernel  {d}·({k} − 1) + 1 = {k_eff}")
         if not ceil:
             out = formulas.window_count(span, k_eff, s)
-            lines.append(f"   output            ⌊({span} − {k_eff}) / {s}⌋ + 1 = {out}")
+            lines.append(f"   output            ⌊({span} − {k_eff}) / {s}⌋ + 1 = {pretty(out)}")
             continue
         if not isinstance(i, int):  # symbolic: the exact piecewise result
             out = pretty(formulas.pool_ceil_out(i, k, s, p, d))

@@ -419,14 +419,9 @@ def smallest_valid_input(spec: Spec, shape, limit: int = 1 << 16, scan: int = 10
     while hi <= limit and not ok(hi):
         hi *= 2
     if hi <= limit:
-        lo = hi // 2  # invalid (or 0)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if ok(mid):
-                hi = mid
-            else:
-                lo = mid
-        smallest = hi
+        from convcalc.bisect import first_true
+
+        smallest = first_true(ok, hi // 2, hi)  # hi // 2 is invalid (or 0)
     else:
         deadline = time.monotonic() + budget_s
         smallest = next((s for s in range(1, scan + 1)

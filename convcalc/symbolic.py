@@ -96,14 +96,9 @@ def _threshold(condition):
         return low_fails
     if not low_fails:
         return None  # grows into a failure: not a "too small" check; keep it as stated
-    lo, hi = 1, top  # fails at lo, passes at hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if at(mid):
-            lo = mid
-        else:
-            hi = mid
-    return sympy.Lt(h, hi)
+    from convcalc.bisect import first_true
+
+    return sympy.Lt(h, first_true(lambda n: not at(n), 1, top))  # fails at 1, passes at top
 
 
 def assume(text: str, reason: str = "") -> None:

@@ -423,6 +423,8 @@ def _echo_net(kind: str, payload) -> None:
     """Output hook for run_net: 'out' goes to stdout, 'err' is a one-line error."""
     if kind == "err":
         click.echo(f"Error: {payload}", err=True)
+    elif kind == "warn":
+        click.echo(f"Warning: {payload}", err=True)
     else:
         click.echo(payload)
 
@@ -596,3 +598,69 @@ def solve(in_size, out_size, k, s, p, d, layers, limit, fmt):
     click.echo(f"{_x(v['in'])} -> {_x(v['out'])}: {len(found)} configurations{more}, simplest first")
     for c in shown:
         click.echo(c.pytorch(ndim))
+
+
+# The torch backend -------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "meta"]), default=None,
+              help="Where torch runs the layers.  [default: cuda when available, else cpu]")
+@click.option("--input", "input_shape", default=None, metavar="SHAPE",
+              help="Override the spec's input shape, e.g. 1,3,224,224.")
+@click.option("--numerics/--no-numerics", default=None,
+              help="Also run the same weights on the CPU and the device and compare outputs, "
+              "memory and time.  [default: on with --device cuda]")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format.")
+def check(spec, device, input_shape, numerics, fmt):
+    """Cross-check the engine against real PyTorch layers.
+
+    Builds SPEC as torch.nn modules, runs one forward pass with hooks, and compares every
+    layer's output shape and parameter count with the engine's; exit 1 on any disagreement.
+    Needs torch (pip install 'convcalc[torch]').
+
+    \b
+    convcalc check zoo:tv-resnet50 --device cpu
+    convcalc check model.yaml --device cuda --format json
+    """
+    from convcalc.checkrun import run_check
+
+    shape = _parse_shape(input_shape)
+    if not run_check(spec, shape, device, fmt, numerics, _echo_net):
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--to", "target", type=click.Choice(["torch"]), default="torch", show_default=True,
+              help="What to write.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file.  [default: standard output]")
+@click.option("--input", "input_shape", default=None, metavar="SHAPE",
+              help="Override the spec's input shape, e.g. 1,3,224,224.")
+def export(spec, target, output, input_shape):
+    """PyTorch code for a spec: a self-contained file defining build_model().
+
+    \b
+    convcalc export zoo:tv-resnet18 --to torch -o resnet18.py
+    python resnet18.py     # builds it and checks params and output shape
+    """
+    from convcalc import export as exporter
+    from convcalc import spec as specs
+    from convcalc.netrun import evaluate
+
+    text, source = specs.read_text(spec)
+    docs = specs.load_documents(text, source)
+    if len(docs) != 1:
+        raise ConvcalcError(f"{source}: export takes a spec of one document, got {len(docs)}")
+    code = exporter.to_torch(evaluate(docs[0], source, _parse_shape(input_shape)), source)
+    if output is None:
+        click.echo(code, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(code)
+    except OSError as e:
+        raise ConvcalcError(f"cannot write {output}: {e.strerror}") from None

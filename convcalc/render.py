@@ -172,21 +172,25 @@ def text_table(report: Report, depth: int | None = None) -> str:
     """
     rows = [[r["layer"], r["type"], r["output_shape"], _count(r["params"]), _count(r["macs"]),
              r["rf"], r["jump"]] for r in table_rows(report, depth)]
-    widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c)
-              for i, c in enumerate(COLUMNS)]
-    right = {COLUMNS.index("Params"), COLUMNS.index("MACs")}
+    title = (f"{report.name}: input {_shape(report.input_shape)} -> "
+             f"{_shape(report.output_shape)}")
+    return box_table(title, COLUMNS, rows, right=("Params", "MACs"))
+
+
+def box_table(title: str, columns, rows, right=()) -> str:
+    """Rows of strings under a heavy header, columns as wide as their widest cell."""
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
+    right_at = {columns.index(c) for c in right}
 
     def line(cells, bar="│"):
-        parts = [c.rjust(w) if i in right else c.ljust(w)
+        parts = [c.rjust(w) if i in right_at else c.ljust(w)
                  for i, (c, w) in enumerate(zip(cells, widths))]
         return f"{bar} " + f" {bar} ".join(parts) + f" {bar}"
 
-    def rule(left, mid, right_, fill):
-        return left + mid.join(fill * (w + 2) for w in widths) + right_
+    def rule(left, mid, end, fill):
+        return left + mid.join(fill * (w + 2) for w in widths) + end
 
-    title = (f"{report.name}: input {_shape(report.input_shape)} -> "
-             f"{_shape(report.output_shape)}")
-    out = [title, rule("┏", "┳", "┓", "━"), line(COLUMNS, "┃"), rule("┡", "╇", "┩", "━")]
+    out = [title, rule("┏", "┳", "┓", "━"), line(columns, "┃"), rule("┡", "╇", "┩", "━")]
     out += [line(row) for row in rows]
     out.append(rule("└", "┴", "┘", "─"))
     return "\n".join(out)

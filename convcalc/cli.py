@@ -664,3 +664,42 @@ def export(spec, target, output, input_shape):
             f.write(code)
     except OSError as e:
         raise ConvcalcError(f"cannot write {output}: {e.strerror}") from None
+
+
+@cli.command("import")
+@click.argument("target", metavar="MODULE:CALLABLE")
+@click.option("--input", "input_shape", required=True, metavar="SHAPE",
+              help="The input shape to trace and check with, e.g. 1,3,224,224.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the spec to this file.  [default: standard output]")
+def import_(target, input_shape, output):
+    """A spec from a live PyTorch model (this runs MODULE's code).
+
+    MODULE is a Python file (net.py) or an importable module; CALLABLE an nn.Module class,
+    a factory or an instance in it. Traced with torch.fx (branches joined by torch.cat or
+    + become concat/add), else recorded with forward hooks; notes on stderr name anything
+    the spec does not represent, and the spec is checked against the model's parameter
+    count and output shape.
+
+    \b
+    convcalc import mynet.py:Net --input 1,3,32,32 -o mynet.yaml
+    convcalc import torchvision.models:resnet18 --input 1,3,224,224
+    """
+    from convcalc import torch_backend
+    from convcalc.importer import import_spec
+
+    torch_backend._torch()
+    shape = _parse_shape(input_shape)
+    if any_symbolic(shape):
+        raise click.UsageError("--input must be numeric to trace a model")
+    text, notes = import_spec(target, shape)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            raise ConvcalcError(f"cannot write {output}: {e.strerror}") from None
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)

@@ -36,8 +36,9 @@ def load_model(target: str):
     try:
         if module_name.endswith(".py") or "/" in module_name:
             path = Path(module_name)
-            if not path.is_file():
-                raise ConvcalcError(f"{module_name}: no such file")
+            if not path.is_file() or path.suffix != ".py":
+                raise ConvcalcError(f"{module_name}: no such Python file",
+                                    fix="give a .py file or an importable module name")
             spec = importlib.util.spec_from_file_location(path.stem, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[path.stem] = module
@@ -313,7 +314,6 @@ def import_spec(target: str, input_shape) -> tuple[str, list]:
 
 def _verify(text, model, input_shape) -> list:
     """The spec against the model itself: parameter count and output shape."""
-    import torch
 
     from convcalc import propagate, spec
 

@@ -13,7 +13,7 @@ from fractions import Fraction
 from convcalc import expr
 from convcalc.errors import ConvcalcError, ShapeError, SpecError
 from convcalc.layers import lookup
-from convcalc.layers.base import GLOBAL, Scale, Window
+from convcalc.layers.base import GLOBAL, Scale
 from convcalc.spec import _REQUIRED, Expr, Item, Spec
 from convcalc import symbolic
 from convcalc.symbolic import unequal, violated

@@ -5,10 +5,8 @@ random input shape; convcalc's batch output (jsonl) must give torch's output sha
 error object exactly where torch raises.
 """
 
-import io
 import json
 import warnings
-from contextlib import redirect_stdout
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings

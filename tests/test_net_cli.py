@@ -34,7 +34,7 @@ def run(*args, stdin=None):
 def test_golden_output(name):
     code, out, err = run(*GOLDENS[name])
     assert (code, err) == (0, "")
-    assert out == (GOLDEN / name).read_text(), f"run python tests/test_net_cli.py --update if intended"
+    assert out == (GOLDEN / name).read_text(), "run python tests/test_net_cli.py --update if intended"
 
 
 def test_table_params_column_sums_to_total():

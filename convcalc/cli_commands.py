@@ -16,7 +16,7 @@ from convcalc.errors import ConvcalcError
 
 # Networks ---------------------------------------------------------------------------
 
-NET_FORMATS = ("table", "json", "jsonl", "markdown", "csv")
+NET_FORMATS = ("table", "text", "json", "jsonl", "markdown", "csv")  # text = table
 
 
 @cli.command()
@@ -47,13 +47,13 @@ def net(spec, input_shape, depth, fmt, valid_inputs):
     shape = _parse_shape(input_shape)
     if valid_inputs is not None:
         sizes = valid_inputs
-        if fmt not in ("table", "json"):
+        if fmt not in ("table", "text", "json"):
             raise click.UsageError("--valid-inputs prints a table or json")
         if min(sizes) < 1:
             raise click.UsageError("--valid-inputs sizes must be >= 1")
         run_valid_inputs(spec, shape, range(min(sizes), max(sizes) + 1), fmt, _echo_net)
         return
-    ok = run_net(spec, shape, depth, fmt, _echo_net)
+    ok = run_net(spec, shape, depth, "table" if fmt == "text" else fmt, _echo_net)
     if not ok:
         raise SystemExit(1)
 

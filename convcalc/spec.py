@@ -174,7 +174,7 @@ def parse_spec(doc, source: str) -> Spec:
     if not isinstance(doc, dict):
         raise SpecError(
             f"{source}:{_line(doc)}: a spec must be a mapping with input: and layers:, "
-            f"got {type(doc).__name__}"
+            f"got {_kind(doc)}"
         )
     unknown = [k for k in doc if k not in TOP_KEYS]
     if unknown:
@@ -379,6 +379,15 @@ class Expr:
         if not self.names <= env.keys():
             return self.text  # a plain string such as 'same' or 'nearest-exact'
         return expr.evaluate(self.node, env)
+
+
+def _kind(value) -> str:
+    """What a YAML value is, in YAML's words."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__} ({value!r:.40})"
 
 
 def _line(value) -> int:

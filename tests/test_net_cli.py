@@ -159,7 +159,7 @@ SPEC_ERRORS = [
     ("input: [1, 1, 28, 28]\nlayer:\n  - ReLU\n",
      "spec.yaml:2: unknown key 'layer': a spec has name, input, layers, blocks, description"),
     ("input: [1, 1, 28, 28]\nlayers: [ReLU\n", None),  # malformed YAML
-    ("- just\n- a list\n", "spec.yaml:1: a spec must be a mapping with input: and layers:, got Located"),
+    ("- just\n- a list\n", "spec.yaml:1: a spec must be a mapping with input: and layers:, got a list"),
     ("", "spec.yaml: empty spec: write a mapping with input: and layers:"),
     ("input: [1, -3, 28]\nlayers: [ReLU]\n",
      "spec.yaml:1: input sizes must be integers from 0 to 2**63 - 1, got -3"),

@@ -187,9 +187,16 @@ def from_graph(model, graph) -> list:
     def users(n):
         return [u for u in n.users if not (u.op == "call_method" and u.target == "size")]
 
+    seen_names: dict = {}
+
+    def unique(name: str) -> str:
+        """A module called twice (torchvision's shared self.relu) gets name, name_2, ..."""
+        seen_names[name] = seen_names.get(name, 0) + 1
+        return name if seen_names[name] == 1 else f"{name}_{seen_names[name]}"
+
     def item(n, prev):
         if n.op == "call_module":
-            return layer_item(model.get_submodule(n.target), n.target.replace(".", "_"))
+            return layer_item(model.get_submodule(n.target), unique(n.target.replace(".", "_")))
         if n.op == "call_method" and n.target in ("view", "reshape") and len(n.args) == 3 and n.args[2] == -1:
             first = n.args[1]
             if getattr(first, "op", None) == "call_method" and first.target == "size" and first.args[1:] == (0,):

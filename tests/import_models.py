@@ -76,3 +76,25 @@ class DataDependent(nn.Module):
         if x.sum() > 0:
             x = x * 2
         return self.fc(x.flatten(1))
+
+
+class Bottleneck(nn.Module):
+    """torchvision's pattern: one ReLU module called three times, and ``out += identity``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(16, 4, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4)
+        self.conv3 = nn.Conv2d(4, 16, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        out += identity
+        return self.relu(out)

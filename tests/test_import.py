@@ -37,6 +37,7 @@ def model(name):
         ("InceptionNet", "1,1,28,28", "torch.fx trace"),
         ("small_cnn", "1,1,28,28", "torch.fx trace"),
         ("DataDependent", "1,3,8,8", "forward hooks"),
+        ("Bottleneck", "1,16,8,8", "torch.fx trace"),
     ],
 )
 def test_imported_models_reproduce_params_and_shapes(tmp_path, name, shape, method):

@@ -71,9 +71,13 @@ def cli():
     """Shape arithmetic for convolutional networks, exactly as PyTorch computes it.
 
     \b
-    convcalc conv --in 28x28 --k 5 --p 2        Conv output size
-    convcalc tconv --in 512 --k 3 --s 2         transposed conv
-    convcalc pool --in 7 --k 3 --s 2 --ceil     max/avg pooling
+    convcalc conv --in 28x28 --k 5 --p 2          Conv output size
+    convcalc tconv --in 512 --k 3 --s 2           transposed conv
+    convcalc pool --in 7 --k 3 --s 2 --ceil       max/avg pooling
+    convcalc net zoo:lenet                        every layer of a network
+    convcalc solve-padding --in 224 --k 3 --s 2   the padding for 'same'
+    convcalc conv --in H --k 3 --s 2 --p 1        sizes as formulas
+    convcalc check zoo:tv-resnet50                the engine against real torch
     """
 
 

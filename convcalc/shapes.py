@@ -88,7 +88,8 @@ def conv_shape(in_size, params: ConvParams) -> tuple[int, ...]:
     k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
     if any(violated(n < k, "input at least the dilated kernel")
            for n, k in zip(span, k_eff, strict=True)):
-        need = tuple("?" if is_symbolic(i) else max(0, -(-(k - i) // 2))
+        # a symbolic dimension passed its check (or is assumed to): it needs no padding
+        need = tuple(0 if is_symbolic(i) else max(0, -(-(k - i) // 2))
                      for k, i in zip(k_eff, sizes, strict=True))
         raise InputTooSmall(
             f"input {fmt_dims(sizes)}{_padded_note(sizes, span)} is smaller than the dilated "

@@ -254,31 +254,24 @@ def _run_branches(ctx, item, shape, rf, env, path, here, sink):
             branch_node.children))
         outs.append(out)
         fields.append(f)
+    dim = _resolve(ctx, item, item.dim, env, path) if kind == "cat" else None
     try:
-        merged = _concat(ctx, item, outs, env, path) if kind == "cat" else _add(outs)
+        merged = _concat(dim, outs) if kind == "cat" else _add(outs)
     except ConvcalcError as e:
         raise _located(ctx, item, path, kind, e) from None
     merged_rf, misaligned = (rf, False) if ctx.light else _merge_fields(fields)
     if misaligned:
         ctx.warnings.append(f"{'.'.join(path)}: branches have misaligned receptive fields "
                             "(different jumps or centres); the largest is reported")
-    row = Row(len(ctx.rows), (*path, kind), kind, _merge_describe(ctx, item, env, path),
+    label = f"torch.cat(dim={dim})" if kind == "cat" else "sum of branches"
+    row = Row(len(ctx.rows), (*path, kind), kind, label,
               shape, merged, rf=merged_rf, line=item.line, leaf=False, containers=here)
     ctx.rows.append(row)
-    node.row = row
-    if kind == "cat":
-        node.dim = _resolve(ctx, item, item.dim, env, path)
+    node.row, node.dim = row, dim
     return merged, merged_rf
 
 
-def _merge_describe(ctx, item, env, path):
-    if item.kind == "concat":
-        return f"torch.cat(dim={_resolve(ctx, item, item.dim, env, path)})"
-    return "sum of branches"
-
-
-def _concat(ctx, item, outs, env, path):
-    dim = _resolve(ctx, item, item.dim, env, path)
+def _concat(dim, outs):
     rank = len(outs[0])
     if any(len(o) != rank for o in outs):
         raise ShapeError(f"cannot concatenate branches of different ranks: {[list(o) for o in outs]}")

@@ -94,6 +94,24 @@ def _conv_totals(i, k_eff, s, target):
     return max(lo, 0), lo + s - 1
 
 
+def _explicit_padding(layer, sizes, k_eff, stride, target, convention, symmetric_first):
+    """Per dimension the smallest total padding that gives ``target`` (an even one first when
+    ``symmetric_first``), split by ``convention``; ShapeError naming the reachable sizes."""
+    pairs, reachable, bad = [], [], False
+    for i, ke, st, t, name in zip(sizes, k_eff, stride, target, _names(len(sizes)), strict=True):
+        low, high = _conv_totals(i, ke, st, t)
+        reachable.append((name, t, (max(1, formulas.conv_out(i, ke, st, 0, 0, 1)), None)))
+        if low > high:
+            bad = True
+            continue
+        even = low if low % 2 == 0 else low + 1
+        total = even if symmetric_first and even <= high else low
+        pairs.append(convention.split(total) if total % 2 else (total // 2, total // 2))
+    if bad:
+        raise _no_solution(layer, sizes, target, reachable)
+    return tuple(pairs)
+
+
 def solve_conv_padding(in_size, kernel_size, stride=1, dilation=1, out_size=None,
                        convention=Convention.TORCH) -> PaddingAnswer:
     """Padding for a convolution: symmetric (PyTorch ``padding=``) whenever one exists,
@@ -105,19 +123,8 @@ def solve_conv_padding(in_size, kernel_size, stride=1, dilation=1, out_size=None
     d = per_dim("dilation", dilation, nd, 1)
     target = same_target(sizes, s) if out_size is None else per_dim("output size", out_size, nd, 1)
     k_eff = tuple(map(formulas.effective_kernel, k, d))
-    pairs, reachable, bad = [], [], False
-    for i, ke, st, t, name in zip(sizes, k_eff, s, target, _names(nd), strict=True):
-        low, high = _conv_totals(i, ke, st, t)
-        reachable.append((name, t, (formulas.conv_out(i, ke, st, 0, 0, 1), None)))
-        if low > high:
-            bad = True
-            continue
-        even = low if low % 2 == 0 else low + 1
-        total = even if even <= high else low
-        pairs.append(convention.split(total) if total % 2 else (total // 2, total // 2))
-    if bad:
-        raise _no_solution(f"Conv{nd}d", sizes, target, reachable)
-    pairs = tuple(pairs)
+    pairs = _explicit_padding(f"Conv{nd}d", sizes, k_eff, s, target, convention,
+                              symmetric_first=True)
     symmetric = all(a == b for a, b in pairs)
     params = ConvParams(nd, k, s, pairs, d)
     out = shapes.conv_shape(sizes, params)
@@ -163,17 +170,7 @@ def solve_pool_padding(in_size, kernel_size, stride=None, dilation=1, out_size=N
                                      convention.value, ceil_mode=ceil)
     # No symmetric PyTorch padding: pad explicitly (floor mode), as for a convolution.
     k_eff = tuple(map(formulas.effective_kernel, k, d))
-    pairs, reachable, bad = [], [], False
-    for i, ke, st, t, name in zip(sizes, k_eff, s, target, _names(nd), strict=True):
-        low, high = _conv_totals(i, ke, st, t)
-        reachable.append((name, t, (max(1, formulas.conv_out(i, ke, st, 0, 0, 1)), None)))
-        if low > high:
-            bad = True
-            continue
-        pairs.append(convention.split(low))
-    if bad:
-        raise _no_solution(layer, sizes, target, reachable)
-    pairs = tuple(pairs)
+    pairs = _explicit_padding(layer, sizes, k_eff, s, target, convention, symmetric_first=False)
     out = tuple(formulas.conv_out(i, ke, st, a, b, 1) for i, ke, st, (a, b) in zip(sizes, k_eff, s, pairs))
     assert out == tuple(target)
     fill = "ConstantPad{nd}d({pads}, value=float('-inf'))" if kind is PoolKind.MAX else "ZeroPad{nd}d({pads})"

@@ -388,7 +388,7 @@ def _padding_family():
 # Shape-preserving layers ---------------------------------------------------------------
 
 
-def _same(*bools, probability=False, dim=None, min_rank=0, max_rank=None, warn_ranks=None):
+def _same(*bools, probability=False, dim=None, min_rank=0, max_rank=None):
     def apply(b, shape):
         if bools:
             check_bool(b, *bools)

@@ -20,8 +20,10 @@ from _timing import compare, convcalc_command, report
 
 TORCHINFO = """
 import torchinfo
-from convcalc import netrun, propagate, spec
-from convcalc.torch_backend import build
+from convcalc.graph import netrun
+from convcalc.graph import propagate
+from convcalc.spec import parse as spec
+from convcalc.backend.build import build
 text, source = spec.read_text("zoo:tv-resnet50")
 (doc,) = spec.load_documents(text, source)
 model = build(propagate.run(spec.parse_spec(doc, source)))

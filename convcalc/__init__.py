@@ -5,8 +5,8 @@ functions that need them.
 """
 
 from convcalc.errors import ConvcalcError, InputTooSmall, ParamError, ShapeError, SpecError
-from convcalc.params import ConvParams, PoolKind, PoolParams, TConvParams
-from convcalc.shapes import (
+from convcalc.engine.params import ConvParams, PoolKind, PoolParams, TConvParams
+from convcalc.engine.shapes import (
     adaptive_pool_output,
     conv_output,
     pool_output,

@@ -1,6 +1,7 @@
 """Shared helpers for tests: run specs from text through the library."""
 
-from convcalc import propagate, spec
+from convcalc.graph import propagate
+from convcalc.spec import parse as spec
 
 
 def report_of(text: str, source: str = "test.yaml", input_shape=None):

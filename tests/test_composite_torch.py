@@ -13,7 +13,7 @@ pytestmark = requires_torch
 torch = pytest.importorskip("torch")
 
 from convcalc.errors import ConvcalcError  # noqa: E402
-from convcalc.torch_backend import compare  # noqa: E402
+from convcalc.backend.build import compare  # noqa: E402
 
 SAME_SIZE = [  # layers that keep the spatial size, so that branches can be joined
     "Conv2d: {out_channels: %d, kernel_size: 3, padding: 1}",

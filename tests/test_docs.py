@@ -50,7 +50,7 @@ def test_every_command_is_documented_with_its_real_help():
 
 def layers_markdown() -> str:
     """The generated part of docs/layers.md: one table row per registered layer."""
-    from convcalc.layers import REGISTRY, REQUIRED
+    from convcalc.ops import REGISTRY, REQUIRED
 
     families: dict[str, list] = {}
     for layer in REGISTRY.values():
@@ -76,7 +76,7 @@ def layers_markdown() -> str:
 
 
 def test_every_layer_is_documented():
-    from convcalc.layers import REGISTRY
+    from convcalc.ops import REGISTRY
 
     text = LAYERS_DOC.read_text()
     body = LAYERS_BLOCK.search(text)["body"]

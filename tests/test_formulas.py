@@ -8,11 +8,11 @@ from convcalc import (
     ShapeError,
     adaptive_pool_output,
     conv_output,
-    formulas,
     pool_output,
     tconv_output,
     upsample_output,
 )
+from convcalc.engine import formulas
 
 # (description, function, expected) -- the worked examples from the seed notes and DESIGN.md
 WORKED = [

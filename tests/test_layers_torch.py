@@ -6,8 +6,8 @@ import math
 import pytest
 
 from conftest import requires_torch
-from convcalc import expr
-from convcalc.layers import REGISTRY, REQUIRED
+from convcalc.spec import expr
+from convcalc.ops import REGISTRY, REQUIRED
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")

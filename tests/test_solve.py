@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from conftest import requires_torch
 from convcalc import ConvcalcError, conv_output, pool_output, tconv_output
 from convcalc.cli import cli
-from convcalc.solve import Config, enumerate_layers
+from convcalc.solve.inverse import Config, enumerate_layers
 
 BOUNDS = {"k": range(1, 6), "s": range(1, 4), "d": range(1, 3)}
 

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import requires_torch
-from convcalc import formulas
+from convcalc.engine import formulas
 from convcalc.cli import cli
 from convcalc.errors import ConvcalcError
-from convcalc.solve import Convention, solve_conv_padding, solve_pool_padding, solve_tconv_padding
+from convcalc.solve.padding import Convention, solve_conv_padding, solve_pool_padding, solve_tconv_padding
 
 CASES = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcalc import ConvcalcError, conv_output, pool_output, symbolic, tconv_output, upsample_output
+from convcalc import ConvcalcError, conv_output, pool_output, tconv_output, upsample_output
+from convcalc.engine import symbolic
 from convcalc.cli import cli
 from helpers import zoo_report
 

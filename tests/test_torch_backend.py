@@ -44,7 +44,7 @@ def test_check_table_and_meta_warning():
 
 def test_check_reports_a_disagreement(monkeypatch):
     """A deliberately wrong engine answer must be caught: exit 1, the row marked."""
-    from convcalc import propagate
+    from convcalc.graph import propagate
 
     real_run = propagate.run
 
@@ -60,7 +60,7 @@ def test_check_reports_a_disagreement(monkeypatch):
 
 
 def test_numerics_path_runs_cpu_against_cpu():
-    from convcalc.torch_backend import numerics
+    from convcalc.backend.build import numerics
 
     result = numerics(zoo_report("tv-resnet18"), device="cpu")
     assert len(result.layers) == len(zoo_report("tv-resnet18").layers)

@@ -17,7 +17,7 @@ nn = torch.nn
 
 from torch_oracle import REFUSED, ours, torch_spatial  # noqa: E402
 
-from convcalc import formulas  # noqa: E402
+from convcalc.engine import formulas
 from convcalc import (  # noqa: E402
     adaptive_pool_output,
     conv_output,

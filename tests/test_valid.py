@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import requires_torch
-from convcalc import spec
+from convcalc.spec import parse as spec
 from convcalc.cli import cli
-from convcalc.valid import compact, scan
+from convcalc.solve.valid import compact, scan
 from helpers import zoo_report
 
 
@@ -64,7 +64,7 @@ def parsed(name):
 def test_scan_agrees_with_torch(name, top):
     import torch
 
-    from convcalc.torch_backend import build
+    from convcalc.backend.build import build
 
     model = build(zoo_report(name)).eval()
     shape = parsed(name).input

@@ -60,7 +60,7 @@ def test_params_column_sums_to_the_total():
 @requires_torch
 @pytest.mark.parametrize("name", zoo.names())
 def test_every_layer_agrees_with_torch(name):
-    from convcalc.torch_backend import build, compare
+    from convcalc.backend.build import build, compare
 
     report = zoo_report(name)
     checks = compare(report)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import difflib
 
 from convcalc.errors import SpecError
-from convcalc.layers.base import REQUIRED, LayerType, Step
-from convcalc.layers import conv as _conv
-from convcalc.layers import other as _other
+from convcalc.ops.base import REQUIRED, LayerType, Step
+from convcalc.ops import conv as _conv
+from convcalc.ops import other as _other
 
 REGISTRY: dict[str, LayerType] = {lt.name: lt for lt in (*_conv.LAYERS, *_other.LAYERS)}
 

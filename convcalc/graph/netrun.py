@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 
-from convcalc import propagate, render, spec
+from convcalc.graph import propagate
+from convcalc.render import report as render
+from convcalc.spec import parse as spec
 from convcalc.errors import ConvcalcError, InputTooSmall
 
 
@@ -59,7 +61,7 @@ def run_net(path: str, input_shape, depth, fmt: str, emit) -> bool:
 
 def run_valid_inputs(path: str, input_shape, sizes: range, fmt: str, emit) -> None:
     """The input sizes in ``sizes`` that the (single-document) spec accepts."""
-    from convcalc import valid
+    from convcalc.solve import valid
 
     text, source = spec.read_text(path)
     docs = spec.load_documents(text, source)

@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from convcalc import formulas
+from convcalc.engine import formulas
 from convcalc.errors import InputTooSmall, ParamError, ShapeError
-from convcalc.symbolic import any_symbolic, assume, is_symbolic, violated
-from convcalc.params import (
+from convcalc.engine.symbolic import any_symbolic, assume, is_symbolic, violated
+from convcalc.engine.params import (
     INT64_MAX,
     ConvParams,
     PaddingMode,

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 
-from convcalc import render, torch_backend
+from convcalc.render import report as render
+from convcalc.backend import build as torch_backend
 from convcalc.errors import ConvcalcError
-from convcalc.netrun import evaluate
-from convcalc import spec as specs
+from convcalc.graph.netrun import evaluate
+from convcalc.spec import parse as specs
 
 META_WARNING = ("the meta device accepts configurations that real kernels refuse: "
                 "check on cpu or cuda to test refusals")

@@ -32,7 +32,7 @@ def window_count(span, k_eff, s):
     out = (span - k_eff) // s + 1
     if isinstance(out, int):
         return out
-    from convcalc.symbolic import fold_floors  # symbolic sizes only
+    from convcalc.engine.symbolic import fold_floors  # symbolic sizes only
 
     return fold_floors(out)
 

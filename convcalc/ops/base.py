@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from convcalc.errors import ParamError, ShapeError, SpecError
-from convcalc.params import fmt_dims
-from convcalc.symbolic import is_symbolic, unequal, violated
+from convcalc.engine.params import fmt_dims
+from convcalc.engine.symbolic import is_symbolic, unequal, violated
 
 
 class _Required:

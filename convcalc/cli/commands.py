@@ -7,11 +7,11 @@ import json
 
 import click
 
-from convcalc.cli import FORMATS, _d, _fmt, _in, _k, _layer, any_symbolic, cli
-from convcalc.cli_types import Dims, Values
-from convcalc.cli_types import fmt_x as _x
-from convcalc.cli_types import parse_shape as _parse_shape
-from convcalc.cli_types import resolve_dims as _resolve_dims
+from convcalc.cli.app import FORMATS, _d, _fmt, _in, _k, _layer, any_symbolic, cli
+from convcalc.cli.types import Dims, Values
+from convcalc.cli.types import fmt_x as _x
+from convcalc.cli.types import parse_shape as _parse_shape
+from convcalc.cli.types import resolve_dims as _resolve_dims
 from convcalc.errors import ConvcalcError
 
 # Networks ---------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def net(spec, input_shape, depth, fmt, valid_inputs):
     convcalc net zoo:tv-resnet50 --depth 1
     convcalc net model.yaml --input 1,3,512,512 --format json
     """
-    from convcalc.netrun import run_net, run_valid_inputs
+    from convcalc.graph.netrun import run_net, run_valid_inputs
 
     shape = _parse_shape(input_shape)
     if valid_inputs is not None:
@@ -118,7 +118,7 @@ def solve_padding(in_size, kernel_size, stride, dilation, out_size, layer, kind,
     convcalc solve-padding --in 7 --k 3 --s 2 --out 4 --layer pool
     convcalc solve-padding --in 16 --k 4 --s 2 --layer tconv
     """
-    from convcalc import solve
+    from convcalc.solve import padding as solve
 
     if kind == "avg" and layer != "pool":
         raise click.UsageError("--kind applies to --layer pool only")
@@ -142,7 +142,7 @@ def solve_padding(in_size, kernel_size, stride, dilation, out_size, layer, kind,
 
 
 def _padding_text(answer) -> list[str]:
-    from convcalc.params import DIM_NAMES
+    from convcalc.engine.params import DIM_NAMES
 
     if answer.symmetric:
         pads = [lo for lo, _ in answer.padding]
@@ -188,7 +188,7 @@ def solve(in_size, out_size, k, s, p, d, layers, limit, fmt):
     convcalc solve --in 224x224 --out 112x112 --layer conv --k 3..7
     convcalc solve --in 7 --out 14 --layer tconv
     """
-    from convcalc import solve as solver
+    from convcalc.solve import inverse as solver
 
     if any_symbolic(in_size):
         raise click.UsageError("solve needs numeric sizes (symbols: conv, tconv, pool, net)")
@@ -242,7 +242,7 @@ def check(spec, device, input_shape, numerics, fmt):
     convcalc check zoo:tv-resnet50 --device cpu
     convcalc check model.yaml --device cuda --format json
     """
-    from convcalc.checkrun import run_check
+    from convcalc.backend.check import run_check
 
     shape = _parse_shape(input_shape)
     if not run_check(spec, shape, device, fmt, numerics, _echo_net):
@@ -264,9 +264,9 @@ def export(spec, target, output, input_shape):
     convcalc export zoo:tv-resnet18 --to torch -o resnet18.py
     python resnet18.py     # builds it and checks params and output shape
     """
-    from convcalc import export as exporter
-    from convcalc import spec as specs
-    from convcalc.netrun import evaluate
+    from convcalc.backend import export as exporter
+    from convcalc.spec import parse as specs
+    from convcalc.graph.netrun import evaluate
 
     text, source = specs.read_text(spec)
     docs = specs.load_documents(text, source)
@@ -302,8 +302,8 @@ def import_(target, input_shape, output):
     convcalc import mynet.py:Net --input 1,3,32,32 -o mynet.yaml
     convcalc import torchvision.models:resnet18 --input 1,3,224,224
     """
-    from convcalc import torch_backend
-    from convcalc.importer import import_spec
+    from convcalc.backend import build as torch_backend
+    from convcalc.backend.importer import import_spec
 
     torch_backend._torch()
     shape = _parse_shape(input_shape)

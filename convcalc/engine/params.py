@@ -11,7 +11,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from convcalc import formulas
+from convcalc.engine import formulas
 from convcalc.errors import ParamError
 
 INT64_MAX = 2**63 - 1  # PyTorch sizes are int64

@@ -6,9 +6,9 @@ cannot disagree with the answer.
 
 from __future__ import annotations
 
-from convcalc import formulas
-from convcalc.symbolic import pretty
-from convcalc.params import DIM_NAMES, ConvParams, PaddingKind, PoolKind, PoolParams, TConvParams
+from convcalc.engine import formulas
+from convcalc.engine.symbolic import pretty
+from convcalc.engine.params import DIM_NAMES, ConvParams, PaddingKind, PoolKind, PoolParams, TConvParams
 
 
 def _rows(sizes, params, *fields):

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
-from convcalc.propagate import Node, Report
+from convcalc.graph.propagate import Node, Report
 
 INSTALL = "pip install 'convcalc[torch]'  (or: pip install torch)"
 

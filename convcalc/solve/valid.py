@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convcalc import propagate
+from convcalc.graph import propagate
 from convcalc.errors import ConvcalcError, SpecError
-from convcalc.spec import Spec
+from convcalc.spec.parse import Spec
 
 MAX_SCAN = 100_000
 

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from convcalc.cli_types import Dims, fmt_x as _x, resolve_dims as _resolve_dims
+from convcalc.cli.types import Dims, fmt_x as _x, resolve_dims as _resolve_dims
 from convcalc.errors import ConvcalcError
 
 FORMATS = ("text", "json")
@@ -131,8 +131,8 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, fmt, exp
     convcalc conv --in 224x224 --k 7 --s 2 --p 3
     convcalc conv --in 32x32 --k 3 --p same --d 2
     """
-    from convcalc.params import ConvParams
-    from convcalc.shapes import conv_shape
+    from convcalc.engine.params import ConvParams
+    from convcalc.engine.shapes import conv_shape
 
     ndim, v = _resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding, d=dilation)
     with _layer(f"Conv{ndim}d"), collecting() as assumptions:
@@ -175,8 +175,8 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
     convcalc tconv --in 3 --k 3 --s 2 --p 1 --op 1
     convcalc tconv --in 16x16 --k 4 --s 2 --p 1 --output-size 32x32
     """
-    from convcalc.params import TConvParams
-    from convcalc.shapes import tconv_output_padding_for, tconv_shape, tconv_size_range
+    from convcalc.engine.params import TConvParams
+    from convcalc.engine.shapes import tconv_output_padding_for, tconv_shape, tconv_size_range
 
     ndim, v = _resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding, d=dilation,
                             op=output_padding, output_size=output_size)
@@ -227,8 +227,8 @@ def pool(in_size, kernel_size, stride, padding, dilation, kind, ceil_mode, fmt, 
     convcalc pool --in 112x112 --k 3 --s 2 --p 1
     convcalc pool --in 32x32 --k 2 --kind avg
     """
-    from convcalc.params import PoolKind, PoolParams
-    from convcalc.shapes import pool_shape
+    from convcalc.engine.params import PoolKind, PoolParams
+    from convcalc.engine.shapes import pool_shape
 
     if kind == "avg" and dilation is not None:
         raise click.UsageError("--d applies to max pooling only: torch.nn.AvgPool has no dilation")
@@ -251,13 +251,13 @@ def pool(in_size, kernel_size, stride, padding, dilation, kind, ceil_mode, fmt, 
 
 
 def _explainer(name):
-    from convcalc import explain
+    from convcalc.engine import explain
 
     return getattr(explain, f"explain_{name}")
 
 
 def _sizes(values) -> list:
-    from convcalc.symbolic import is_symbolic, pretty
+    from convcalc.engine.symbolic import is_symbolic, pretty
 
     return [pretty(v) if is_symbolic(v) else v for v in values]
 
@@ -265,14 +265,14 @@ def _sizes(values) -> list:
 @contextlib.contextmanager
 def collecting():
     """Assumptions made for symbolic sizes (sympy is imported only if a size is a symbol)."""
-    from convcalc import symbolic
+    from convcalc.engine import symbolic
 
     with symbolic.collecting() as found:
         yield found
 
 
 def any_symbolic(values) -> bool:
-    from convcalc.symbolic import any_symbolic as check
+    from convcalc.engine.symbolic import any_symbolic as check
 
     return check(values)
 
@@ -294,4 +294,4 @@ def _answer(fmt, explain, out, payload, explanation, assumptions=()) -> None:
 
 
 # The other commands register themselves on the group.
-from convcalc import cli_commands  # noqa: E402,F401
+from convcalc.cli import commands as cli_commands

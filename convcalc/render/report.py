@@ -11,8 +11,8 @@ import io
 from fractions import Fraction
 
 from convcalc.errors import ConvcalcError
-from convcalc.propagate import DTYPE_BYTES, Report, Row
-from convcalc.symbolic import is_symbolic, pretty
+from convcalc.graph.propagate import DTYPE_BYTES, Report, Row
+from convcalc.engine.symbolic import is_symbolic, pretty
 
 CONVENTIONS = {
     "macs": "multiply-accumulates of conv/linear weights only; bias, normalisation, "

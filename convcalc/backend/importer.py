@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from convcalc.errors import ConvcalcError
-from convcalc.layers import REGISTRY, REQUIRED
+from convcalc.ops import REGISTRY, REQUIRED
 
 
 class Unsupported(Exception):
@@ -322,7 +322,8 @@ def import_spec(target: str, input_shape) -> tuple[str, list]:
 def _verify(text, model, input_shape) -> list:
     """The spec against the model itself: parameter count and output shape."""
 
-    from convcalc import propagate, spec
+    from convcalc.graph import propagate
+    from convcalc.spec import parse as spec
 
     try:
         (doc,) = spec.load_documents(text, "<import>")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from convcalc import formulas, shapes
+from convcalc.engine import formulas
+from convcalc.engine import shapes
 from convcalc.errors import ParamError, ShapeError, SpecError
-from convcalc.layers.base import (
+from convcalc.ops.base import (
     GLOBAL,
     Infer,
     LayerType,
@@ -20,8 +21,8 @@ from convcalc.layers.base import (
     signature,
     spatial_channel_dim,
 )
-from convcalc.params import ConvParams, PoolKind, PoolParams, TConvParams, fmt_dims
-from convcalc.symbolic import any_symbolic, unequal, violated
+from convcalc.engine.params import ConvParams, PoolKind, PoolParams, TConvParams, fmt_dims
+from convcalc.engine.symbolic import any_symbolic, unequal, violated
 
 
 def _channels(nd: int, name: str) -> Infer:

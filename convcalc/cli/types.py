@@ -29,7 +29,7 @@ class Dims(click.ParamType):
             return text
         parts = str(value).strip().split("x")
         if self.symbols:
-            from convcalc.symbolic import SYMBOL, parse_size
+            from convcalc.engine.symbolic import SYMBOL, parse_size
 
             if 1 <= len(parts) <= 3 and all(NUMBER.fullmatch(p.strip()) or SYMBOL.fullmatch(p.strip())
                                             for p in parts):
@@ -99,7 +99,7 @@ class Values(click.ParamType):
 def parse_shape(value: str | None):
     if value is None:
         return None
-    from convcalc.symbolic import SYMBOL, is_symbolic, parse_size
+    from convcalc.engine.symbolic import SYMBOL, is_symbolic, parse_size
 
     parts = [p.strip() for p in value.split(",")]
     if len(parts) == 1:

@@ -10,13 +10,13 @@ import ast
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from convcalc import expr
+from convcalc.spec import expr
 from convcalc.errors import ConvcalcError, ShapeError, SpecError
-from convcalc.layers import lookup
-from convcalc.layers.base import GLOBAL, Scale
-from convcalc.spec import _REQUIRED, Expr, Item, Spec
-from convcalc import symbolic
-from convcalc.symbolic import unequal, violated
+from convcalc.ops import lookup
+from convcalc.ops.base import GLOBAL, Scale
+from convcalc.spec.parse import _REQUIRED, Expr, Item, Spec
+from convcalc.engine import symbolic
+from convcalc.engine.symbolic import unequal, violated
 
 DTYPE_BYTES = 4  # float32
 MAX_NESTING = 64
@@ -275,7 +275,7 @@ def _concat(dim, outs):
     rank = len(outs[0])
     if any(len(o) != rank for o in outs):
         raise ShapeError(f"cannot concatenate branches of different ranks: {[list(o) for o in outs]}")
-    from convcalc.layers.base import norm_dim
+    from convcalc.ops.base import norm_dim
 
     d = norm_dim(dim, rank)
     for o in outs[1:]:
@@ -412,7 +412,7 @@ def smallest_valid_input(spec: Spec, shape, limit: int = 1 << 16, scan: int = 10
     while hi <= limit and not ok(hi):
         hi *= 2
     if hi <= limit:
-        from convcalc.bisect import first_true
+        from convcalc.engine.search import first_true
 
         smallest = first_true(ok, hi // 2, hi)  # hi // 2 is invalid (or 0)
     else:

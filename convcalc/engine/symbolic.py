@@ -96,7 +96,7 @@ def _threshold(condition):
         return low_fails
     if not low_fails:
         return None  # grows into a failure: not a "too small" check; keep it as stated
-    from convcalc.bisect import first_true
+    from convcalc.engine.search import first_true
 
     return sympy.Lt(h, first_true(lambda n: not at(n), 1, top))  # fails at 1, passes at top
 

@@ -24,7 +24,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convcalc import expr
+from convcalc.spec import expr
 from convcalc.errors import SpecError
 
 STRUCTURAL = ("repeat", "concat", "add", "sequential")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from convcalc import shapes
+from convcalc.engine import shapes
 from convcalc.errors import ParamError, ShapeError
-from convcalc.layers.base import (
+from convcalc.ops.base import (
     GLOBAL,
     Infer,
     LayerType,
@@ -23,8 +23,8 @@ from convcalc.layers.base import (
     rank_error,
     signature,
 )
-from convcalc.params import fmt_dims
-from convcalc.symbolic import any_symbolic, unequal, violated
+from convcalc.engine.params import fmt_dims
+from convcalc.engine.symbolic import any_symbolic, unequal, violated
 
 # Linear --------------------------------------------------------------------------------
 

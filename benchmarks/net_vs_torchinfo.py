@@ -20,13 +20,12 @@ from _timing import compare, convcalc_command, report
 
 TORCHINFO = """
 import torchinfo
-from convcalc.graph import netrun
-from convcalc.graph import propagate
-from convcalc.spec import parse as spec
+from convcalc.graph.run import analyse
+from convcalc import spec
 from convcalc.backend.build import build
 text, source = spec.read_text("zoo:tv-resnet50")
 (doc,) = spec.load_documents(text, source)
-model = build(propagate.run(spec.parse_spec(doc, source)))
+model = build(analyse(spec.parse_spec(doc, source)))
 torchinfo.summary(model, input_size=(1, 3, {size}, {size}), verbose=0)
 """
 

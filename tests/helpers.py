@@ -1,14 +1,14 @@
 """Shared helpers for tests: run specs from text through the library."""
 
-from convcalc.graph import propagate
-from convcalc.spec import parse as spec
+from convcalc.graph.run import analyse
+from convcalc import spec
 
 
 def report_of(text: str, source: str = "test.yaml", input_shape=None):
     (doc,) = spec.load_documents(text, source)
     if isinstance(doc, Exception):
         raise doc
-    return propagate.run(spec.parse_spec(doc, source), input_shape)
+    return analyse(spec.parse_spec(doc, source), input_shape)
 
 
 def zoo_report(name: str, input_shape=None):

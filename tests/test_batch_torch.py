@@ -17,7 +17,7 @@ from conftest import requires_torch
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
 
-from convcalc.graph.netrun import run_net  # noqa: E402
+from convcalc.cli.netrun import run_net  # noqa: E402
 
 small = st.integers(1, 4)
 maybe_bad = st.integers(-1, 4)

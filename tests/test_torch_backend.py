@@ -35,7 +35,7 @@ def test_check_passes_on_every_zoo_spec_on_the_cpu(name):
 def test_check_table_and_meta_warning():
     code, out, err = run("check", "zoo:lenet", "--device", "cpu")
     assert code == 0
-    assert out.splitlines()[0] == "LeNet on cpu (torch %s): 12 of 12 layers agree" % torch.__version__
+    assert out.splitlines()[0] == "LeNet on cpu (torch %s): 12 of 12 operations agree" % torch.__version__
     assert out.splitlines()[-1] == ("Total params: engine 61,706, torch 61,706; output: engine [1, 10], "
                                     "torch [1, 10]: all agree")
     code, out, err = run("check", "zoo:lenet", "--device", "meta")
@@ -44,17 +44,16 @@ def test_check_table_and_meta_warning():
 
 def test_check_reports_a_disagreement(monkeypatch):
     """A deliberately wrong engine answer must be caught: exit 1, the row marked."""
-    from convcalc.graph import propagate
+    from convcalc.graph import run as pipeline
 
-    real_run = propagate.run
+    real = pipeline.analyse
 
-    def tampered(spec, input_shape=None, light=False):
-        report = real_run(spec, input_shape, light)
-        row = report.layers[0]
-        row.params += 1
+    def tampered(spec, input_shape=None):
+        report = real(spec, input_shape)
+        report.layers[0].params += 1
         return report
 
-    monkeypatch.setattr(propagate, "run", tampered)
+    monkeypatch.setattr(pipeline, "analyse", tampered)
     code, out, _ = run("check", "zoo:lenet", "--device", "cpu")
     assert code == 1 and "MISMATCH" in out and out.rstrip().endswith("DISAGREE")
 
@@ -63,7 +62,7 @@ def test_numerics_path_runs_cpu_against_cpu():
     from convcalc.backend.build import numerics
 
     result = numerics(zoo_report("tv-resnet18"), device="cpu")
-    assert len(result.layers) == len(zoo_report("tv-resnet18").layers)
+    assert len(result.layers) == len(zoo_report("tv-resnet18").rows)
     assert all(l.max_abs == 0.0 for l in result.layers)
     assert result.peak_memory_bytes is None
 

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import requires_torch
-from convcalc.spec import parse as spec
+from convcalc import spec
 from convcalc.cli import cli
 from convcalc.solve.valid import compact, scan
 from helpers import zoo_report

@@ -1,9 +1,8 @@
 """Build a spec as real ``torch.nn`` modules and compare them with the engine.
 
-The only module that imports torch, and only when called. ``build`` turns a propagated
-report's structure into an ``nn.Module`` (``nn.Sequential`` for groups, a small ``Branches``
-module for ``concat``/``add``); ``compare`` runs one forward pass with hooks on every leaf
-layer and lists, per layer, the engine's and torch's output shape and parameter count.
+torch is imported only when called. ``build`` turns a report's graph into an ``nn.Module``
+whose ``forward`` runs the graph's operations in order; ``compare`` runs it once and lists,
+per operation, the engine's and torch's output shape and parameter count.
 """
 
 from __future__ import annotations
@@ -12,12 +11,13 @@ import warnings
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
-from convcalc.graph.propagate import Node, Report
+from convcalc.graph.ir import Scope
+from convcalc.graph.report import Report
 
 INSTALL = "pip install 'convcalc[torch]'  (or: pip install torch)"
 
 
-def _torch():
+def require_torch():
     try:
         import torch
     except ImportError:
@@ -26,39 +26,63 @@ def _torch():
 
 
 def build(report: Report):
-    """The report's network as an ``nn.Module`` whose leaves are the report's leaf layers."""
-    torch = _torch()
+    """The report's graph as an ``nn.Module``: one submodule per group and per layer, named by
+    their paths (so ``state_dict`` keys are the table's paths), and a ``forward`` that runs
+    the graph's operations in order."""
+    torch = require_torch()
     nn = torch.nn
+    graph = report.graph
 
-    class Branches(nn.Module):
-        """Parallel branches on one input, joined by ``torch.cat(dim)`` or by a sum."""
-
-        def __init__(self, kind, dim, branches):
+    class Network(nn.Module):
+        def __init__(self):
             super().__init__()
-            self.kind, self.dim = kind, dim
-            self.branches = nn.ModuleList(branches)
+            layers = {}
 
-        def forward(self, x):
-            outs = [branch(x) for branch in self.branches]
-            if self.kind == "cat":
-                return torch.cat(outs, dim=self.dim)
-            total = outs[0]
-            for out in outs[1:]:
-                total = total + out
-            return total
+            def fill(scope, module):
+                for entry in scope.entries:
+                    if isinstance(entry, Scope):
+                        child = nn.Module()
+                        module.add_module(_attribute(entry.path[-1]), child)
+                        fill(entry, child)
+                    elif entry.module:
+                        layer = getattr(nn, entry.type)(**entry.args)
+                        module.add_module(_attribute(entry.path[-1]), layer)
+                        layers[entry.index] = layer
 
-    def module(node: Node):
-        if node.kind == "layer":
-            cls = getattr(nn, node.row.type)
-            return cls(**node.row.args)
-        if node.kind == "seq":
-            seq = nn.Sequential()
-            for child in node.children:
-                seq.add_module(child.name.replace(".", "_"), module(child))
-            return seq
-        return Branches(node.kind, node.dim, [module(b) for b in node.children])
+            fill(graph.root, self)
+            self.layers = layers  # op index -> module (a plain dict: registered above)
 
-    return module(Node("seq", "", children=report.tree))
+        def forward(self, x, on_op=None):
+            values = {next(iter(graph.inputs)): x}
+            for op in graph.ops:
+                args = [values[v] for v in op.inputs]
+                if op.module:
+                    out = self.layers[op.index](args[0])
+                else:
+                    out = FUNCTIONS[op.type](torch, args, op.args)
+                values[op.outputs[0]] = out
+                if on_op is not None:
+                    on_op(op, out)
+            return values[graph.outputs[0]]
+
+    return Network()
+
+
+def _sum(torch, args, _bound):
+    total = args[0]
+    for a in args[1:]:
+        total = total + a
+    return total
+
+
+FUNCTIONS = {
+    "cat": lambda torch, args, bound: torch.cat(args, dim=bound["dim"]),
+    "add": _sum,
+}
+
+
+def _attribute(segment: str) -> str:
+    return segment.replace(".", "_")
 
 
 @dataclass
@@ -77,61 +101,39 @@ class LayerCheck:
 
 
 def default_device() -> str:
-    return "cuda" if _torch().cuda.is_available() else "cpu"
+    return "cuda" if require_torch().cuda.is_available() else "cpu"
 
 
-def _leaves(report: Report, model) -> list:
-    """The leaf modules of a built model, in the report's execution order."""
-    modules = []
-
-    def walk(node: Node, mod):
-        if node.kind == "layer":
-            modules.append(mod)
-            return
-        children = list(mod.branches) if node.kind in ("cat", "add") else list(mod.children())
-        for child_node, child in zip(node.children, children, strict=True):
-            walk(child_node, child)
-
-    walk(Node("seq", "", children=report.tree), model)
-    return modules
-
-
-def _run_with_hooks(model, modules, x, on_output, on_input=None):
-    """One forward pass with hooks on ``modules``; the exception it raised, if any."""
-    torch = _torch()
-    hooks = [m.register_forward_hook(on_output) for m in modules]
-    if on_input is not None:
-        hooks += [m.register_forward_pre_hook(on_input) for m in modules]
+def _run(model, x, on_op):
+    """One forward pass, calling ``on_op(op, output)`` after each operation; the exception
+    torch raised, if any."""
+    torch = require_torch()
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model(x)
+            model(x, on_op)
     except (RuntimeError, ValueError, TypeError, NotImplementedError, IndexError) as e:
         return e
-    finally:
-        for h in hooks:
-            h.remove()
     return None
 
 
 def compare(report: Report, device: str = "cpu") -> list[LayerCheck]:
-    """Run the built network once on zeros and compare every leaf layer with the engine.
+    """Run the built network once on zeros and compare every operation with the engine.
 
-    A layer torch refuses gets ``torch_shape`` None and the error's first line."""
-    torch = _torch()
+    An operation torch refuses gets ``torch_shape`` None and the error's first line."""
+    torch = require_torch()
     model = build(report).to(device).eval()
-    leaves = [r for r in report.rows if r.leaf]
-    modules = _leaves(report, model)
     seen: list[tuple] = []
-    error = _run_with_hooks(model, modules, torch.zeros(report.input_shape, device=device),
-                            lambda _m, _i, out: seen.append(tuple(out.shape)))
+    error = _run(model, torch.zeros(report.input_shape, device=device),
+                 lambda _op, out: seen.append(tuple(out.shape)))
     checks = []
-    for i, (row, mod) in enumerate(zip(leaves, modules, strict=True)):
+    for i, row in enumerate(report.rows):
+        layer = model.layers.get(row.index)
         failed = error is not None and i == len(seen)
         checks.append(LayerCheck(
             ".".join(row.path), row.type, tuple(row.output_shape),
             seen[i] if i < len(seen) else None,
-            row.params, sum(p.numel() for p in mod.parameters()),
+            row.params, sum(p.numel() for p in layer.parameters()) if layer is not None else 0,
             str(error).splitlines()[0] if failed else None,
         ))
     return checks
@@ -161,13 +163,13 @@ class Numerics:
 
 
 def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed: int = 0) -> Numerics:
-    """The same weights and input on ``reference`` and ``device``: per layer the largest
-    absolute and relative difference of the outputs, and the time each layer took; on CUDA
+    """The same weights and input on ``reference`` and ``device``: per operation the largest
+    absolute and relative difference of the outputs, and the time it took; on CUDA
     the peak memory allocated, beside the engine's activation estimate."""
     import copy
     import time
 
-    torch = _torch()
+    torch = require_torch()
     torch.manual_seed(seed)
     base = build(report).eval()
     x = torch.randn(report.input_shape, generator=torch.Generator().manual_seed(seed))
@@ -175,30 +177,33 @@ def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed:
 
     def run(model, dev):
         model = model.to(dev)
-        modules = _leaves(report, model)
-        outputs, times, starts = [], [], {}
+        timed = cuda and dev == device
+        outputs, times, last = [], [], [0.0]
 
-        def pre(mod, _inputs):
-            if cuda and dev == device:
+        def sync():
+            if timed:
                 torch.cuda.synchronize()
-            starts[id(mod)] = time.perf_counter()
 
-        def post(mod, _inputs, out):
-            if cuda and dev == device:
-                torch.cuda.synchronize()
-            times.append((time.perf_counter() - starts[id(mod)]) * 1000)
+        def post(_op, out):
+            sync()
+            times.append((time.perf_counter() - last[0]) * 1000)
             outputs.append(out.detach().to("cpu", torch.float64))
+            sync()
+            last[0] = time.perf_counter()  # the copy above is not the next operation's time
 
-        if cuda and dev == device:
+        if timed:
             torch.cuda.reset_peak_memory_stats()
-        error = _run_with_hooks(model, modules, x.to(dev), post, pre)
-        peak = torch.cuda.max_memory_allocated() if cuda and dev == device else None
+        inputs = x.to(dev)
+        sync()
+        last[0] = time.perf_counter()
+        error = _run(model, inputs, post)
+        peak = torch.cuda.max_memory_allocated() if timed else None
         return outputs, times, error, peak
 
     ref_out, ref_ms, ref_err, _ = run(copy.deepcopy(base), reference)
     dev_out, dev_ms, dev_err, peak = run(copy.deepcopy(base), device)
     layers = []
-    for i, row in enumerate(r for r in report.rows if r.leaf):
+    for i, row in enumerate(report.rows):
         a = ref_out[i] if i < len(ref_out) else None
         b = dev_out[i] if i < len(dev_out) else None
         note = None

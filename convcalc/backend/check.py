@@ -1,6 +1,6 @@
 """``convcalc check``: the engine against real torch modules, rendered as a table or JSON.
 
-torch is imported only here and in torch_backend, and only when the command runs.
+torch is imported only here and in backend.build, and only when the command runs.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from convcalc.render import report as render
 from convcalc.backend import build as torch_backend
 from convcalc.errors import ConvcalcError
-from convcalc.graph.netrun import evaluate
-from convcalc.spec import parse as specs
+from convcalc.graph.run import evaluate
+from convcalc import spec as specs
 
 META_WARNING = ("the meta device accepts configurations that real kernels refuse: "
                 "check on cpu or cuda to test refusals")
@@ -19,7 +19,7 @@ META_WARNING = ("the meta device accepts configurations that real kernels refuse
 
 def run_check(path: str, input_shape, device: str | None, fmt: str, with_numerics: bool | None,
               emit) -> bool:
-    torch = torch_backend._torch()
+    torch = torch_backend.require_torch()
     text, source = specs.read_text(path)
     docs = specs.load_documents(text, source)
     if len(docs) != 1:
@@ -51,7 +51,7 @@ def _shape(shape) -> str:
 def _as_text(report, checks, device, torch, agree, torch_params, nums) -> str:
     good = sum(c.ok for c in checks)
     title = (f"{report.name} on {device} (torch {torch.__version__}): "
-             f"{good} of {len(checks)} layers agree")
+             f"{good} of {len(checks)} operations agree")
     rows = [[c.path, c.type, _shape(c.engine_shape),
              _shape(c.torch_shape) if c.torch_error is None else f"raised: {c.torch_error}",
              f"{c.engine_params:,}", f"{c.torch_params:,}", "ok" if c.ok else "MISMATCH"]

@@ -322,12 +322,12 @@ def import_spec(target: str, input_shape) -> tuple[str, list]:
 def _verify(text, model, input_shape) -> list:
     """The spec against the model itself: parameter count and output shape."""
 
-    from convcalc.graph import propagate
-    from convcalc.spec import parse as spec
+    from convcalc.graph.run import analyse
+    from convcalc import spec
 
     try:
         (doc,) = spec.load_documents(text, "<import>")
-        report = propagate.run(spec.parse_spec(doc, "<import>"))
+        report = analyse(spec.parse_spec(doc, "<import>"))
     except ConvcalcError as e:
         return [f"convcalc cannot evaluate the imported spec: {e}"]
     params = sum(p.numel() for p in model.parameters())

@@ -15,10 +15,11 @@ import difflib
 
 from convcalc.errors import SpecError
 from convcalc.ops.base import REQUIRED, LayerType, Step
-from convcalc.ops import conv as _conv
-from convcalc.ops import other as _other
+from convcalc.ops import activation, conv, linear, norm, padding, resample, reshape
 
-REGISTRY: dict[str, LayerType] = {lt.name: lt for lt in (*_conv.LAYERS, *_other.LAYERS)}
+# the order of the families is the order of docs/layers.md
+_FAMILIES = (conv, linear, norm, reshape, resample, padding, activation)
+REGISTRY: dict[str, LayerType] = {lt.name: lt for family in _FAMILIES for lt in family.LAYERS}
 
 __all__ = ["REGISTRY", "REQUIRED", "LayerType", "Step", "lookup"]
 

@@ -160,6 +160,13 @@ def rank_error(layer: str, shape: Shape, allowed: Sequence[int], what: str = "")
     )
 
 
+def last_dim(shape: Shape):
+    """The last dimension: what Linear acts on and LayerNorm normalises by default."""
+    if not shape:
+        raise rank_error("Linear", shape, (1, 2))
+    return shape[-1]
+
+
 def spatial_channel_dim(shape: Shape, nd: int, name: str) -> int:
     """The channel dimension of an ``nd``-spatial layer's input: 0 unbatched, 1 batched."""
     if len(shape) == nd + 2:

@@ -11,7 +11,7 @@ import io
 from fractions import Fraction
 
 from convcalc.errors import ConvcalcError
-from convcalc.graph.propagate import DTYPE_BYTES, Report, Row
+from convcalc.graph.report import DTYPE_BYTES, Report, Row
 from convcalc.engine.symbolic import is_symbolic, pretty
 
 CONVENTIONS = {

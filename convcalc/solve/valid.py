@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convcalc.graph import propagate
+from convcalc.graph.lower import lower
 from convcalc.errors import ConvcalcError, SpecError
 from convcalc.spec.parse import Spec
 
@@ -47,11 +47,11 @@ def scan(spec: Spec, shape, sizes: range) -> Scan:
     valid, exact = [], []
     for size in sizes:
         try:
-            report = propagate.run(spec, (*shape[:2], *([size] * (len(shape) - 2))), light=True)
+            graph = lower(spec, (*shape[:2], *([size] * (len(shape) - 2))))
         except ConvcalcError:
             continue
         valid.append(size)
-        if not any(row.drops for row in report.rows):
+        if not any(op.step.drops for op in graph.ops):
             exact.append(size)
     return Scan(sizes, valid, exact)
 

@@ -1,33 +1,17 @@
-"""``convcalc net``: read a spec (or a batch of YAML documents), propagate, render.
+"""``convcalc net``: read a spec (or a batch of YAML documents), evaluate, render.
 
-Kept apart from cli.py so that yaml is imported only when a network is asked for.
+Kept apart from the command definitions so that yaml is imported only when a network is
+asked for.
 """
 
 from __future__ import annotations
 
 import json
 
-from convcalc.graph import propagate
+from convcalc import spec
+from convcalc.errors import ConvcalcError
+from convcalc.graph.run import evaluate
 from convcalc.render import report as render
-from convcalc.spec import parse as spec
-from convcalc.errors import ConvcalcError, InputTooSmall
-
-
-def evaluate(doc, source: str, input_shape):
-    """One document -> a Report, or raise the ConvcalcError that stops it (with a hint)."""
-    if isinstance(doc, ConvcalcError):
-        raise doc
-    parsed = spec.parse_spec(doc, source)
-    try:
-        return propagate.run(parsed, input_shape)
-    except InputTooSmall as e:
-        shape = input_shape or tuple(parsed.input or ())
-        smallest = propagate.smallest_valid_input(parsed, shape)
-        if smallest is not None:
-            e.fix = (f"{e.fix}; " if e.fix else "") + (
-                f"the smallest input the whole network accepts is {list(smallest)}"
-            )
-        raise
 
 
 def run_net(path: str, input_shape, depth, fmt: str, emit) -> bool:

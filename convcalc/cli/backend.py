@@ -1,0 +1,111 @@
+"""The torch-backend commands: check, export and import (they run convcalc.backend)."""
+
+from __future__ import annotations
+
+import click
+
+from convcalc.cli.options import FORMATS, any_symbolic, echo_net
+from convcalc.cli.types import parse_shape
+from convcalc.errors import ConvcalcError
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "meta"]), default=None,
+              help="Where torch runs the layers.  [default: cuda when available, else cpu]")
+@click.option("--input", "input_shape", default=None, metavar="SHAPE",
+              help="Override the spec's input shape, e.g. 1,3,224,224.")
+@click.option("--numerics/--no-numerics", default=None,
+              help="Also run the same weights on the CPU and the device and compare outputs, "
+              "memory and time.  [default: on with --device cuda]")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format.")
+def check(spec, device, input_shape, numerics, fmt):
+    """Cross-check the engine against real PyTorch layers.
+
+    Builds SPEC as torch.nn modules, runs one forward pass with hooks, and compares every
+    layer's output shape and parameter count with the engine's; exit 1 on any disagreement.
+    Needs torch (pip install 'convcalc[torch]').
+
+    \b
+    convcalc check zoo:tv-resnet50 --device cpu
+    convcalc check model.yaml --device cuda --format json
+    """
+    from convcalc.backend.check import run_check
+
+    shape = parse_shape(input_shape)
+    if not run_check(spec, shape, device, fmt, numerics, echo_net):
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--to", "target", type=click.Choice(["torch"]), default="torch", show_default=True,
+              help="What to write.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file.  [default: standard output]")
+@click.option("--input", "input_shape", default=None, metavar="SHAPE",
+              help="Override the spec's input shape, e.g. 1,3,224,224.")
+def export(spec, target, output, input_shape):
+    """PyTorch code for a spec: a self-contained file defining build_model().
+
+    \b
+    convcalc export zoo:tv-resnet18 --to torch -o resnet18.py
+    python resnet18.py     # builds it and checks params and output shape
+    """
+    from convcalc.backend import export as exporter
+    from convcalc import spec as specs
+    from convcalc.graph.run import evaluate
+
+    text, source = specs.read_text(spec)
+    docs = specs.load_documents(text, source)
+    if len(docs) != 1:
+        raise ConvcalcError(f"{source}: export takes a spec of one document, got {len(docs)}")
+    code = exporter.to_torch(evaluate(docs[0], source, parse_shape(input_shape)), source)
+    if output is None:
+        click.echo(code, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(code)
+    except OSError as e:
+        raise ConvcalcError(f"cannot write {output}: {e.strerror}") from None
+
+
+@click.command("import")
+@click.argument("target", metavar="MODULE:CALLABLE")
+@click.option("--input", "input_shape", required=True, metavar="SHAPE",
+              help="The input shape to trace and check with, e.g. 1,3,224,224.")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the spec to this file.  [default: standard output]")
+def import_(target, input_shape, output):
+    """A spec from a live PyTorch model (this runs MODULE's code).
+
+    MODULE is a Python file (net.py) or an importable module; CALLABLE an nn.Module class,
+    a factory or an instance in it. Traced with torch.fx (branches joined by torch.cat or
+    + become concat/add), else recorded with forward hooks; notes on stderr name anything
+    the spec does not represent, and the spec is checked against the model's parameter
+    count and output shape.
+
+    \b
+    convcalc import mynet.py:Net --input 1,3,32,32 -o mynet.yaml
+    convcalc import torchvision.models:resnet18 --input 1,3,224,224
+    """
+    from convcalc.backend import build as torch_backend
+    from convcalc.backend.importer import import_spec
+
+    torch_backend.require_torch()
+    shape = parse_shape(input_shape)
+    if any_symbolic(shape):
+        raise click.UsageError("--input must be numeric to trace a model")
+    text, notes = import_spec(target, shape)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            raise ConvcalcError(f"cannot write {output}: {e.strerror}") from None
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)

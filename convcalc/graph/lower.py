@@ -1,0 +1,255 @@
+"""Lowering: a spec and an input shape -> a ``Graph``, with blocks, ``repeat``, ``when`` and
+expressions expanded once.
+
+Lowering is a trace with abstract values, as JAX's ``make_jaxpr`` is: each operation's
+rule (from the registry in ``convcalc.ops``) runs as the operation is emitted, because the
+spec language lets a block read the shape that reaches it (``in_channels``, ``in_shape``)
+and a ``when:`` depend on it. Everything else (receptive fields, the report, torch, export)
+is a pass over the finished graph.
+
+Paths are module names, as ``torch.nn`` gives them: items of a group are numbered
+0, 1, 2... like an ``nn.Sequential`` unless named; a block call, a named group and a
+named ``repeat`` open a group; an unnamed ``repeat`` unrolls in place, as a Python loop
+filling an ``nn.Sequential`` does. A merge (``concat``, ``add``) is code in the enclosing
+module's ``forward``, not a module: its branches' items are named in the enclosing group
+(torchvision's ``out = self.bn3(...); out += self.downsample(x)``), and the merge itself is
+named like a torch.fx node (``add``, ``add_1``) unless it has a ``name:``.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+
+from convcalc.engine import symbolic
+from convcalc.errors import ConvcalcError, SpecError
+from convcalc.graph.ir import INPUT, Graph, Op, Scope
+from convcalc.ops import lookup
+from convcalc.ops.merge import MERGES
+from convcalc.spec import expr
+from convcalc.spec.parse import REQUIRED, Expr, Item, Spec
+
+MAX_NESTING = 64  # blocks, groups and branches inside one another
+MAX_REPEAT = 100_000  # one repeat's count
+MAX_OPS = 1_000_000  # operations in one graph
+MAX_STEPS = 10_000_000  # items walked, skipped and empty ones included
+
+
+def lower(spec: Spec, input_shape=None) -> Graph:
+    """The graph of ``spec`` for ``input_shape`` (default: the spec's own ``input:``)."""
+    shape = tuple(input_shape if input_shape is not None else spec.input or ())
+    if not shape:
+        raise SpecError(f"{spec.source}: the spec has no input: shape",
+                        fix="add input: [1, 3, 224, 224] or pass --input")
+    lowering = _Lowering(spec, shape)
+    root = Scope((), "Sequential")
+    with symbolic.collecting() as assumptions:
+        root.output = lowering.items(spec.layers, INPUT, {}, root, _Names())
+    return Graph(spec.name, spec.source, {INPUT: shape}, [root.output], lowering.ops,
+                 lowering.shapes, root, assumptions=assumptions)
+
+
+class _Names:
+    """The path segments of one group: 0, 1, 2... for unnamed items, or the item's name."""
+
+    __slots__ = ("index", "used")
+
+    def __init__(self):
+        self.index = 0
+        self.used = set()
+
+    def take(self, segment: str, source: str, line: int) -> str:
+        if segment in self.used:
+            raise SpecError(f"{source}:{line}: two items named {segment!r} in the same group")
+        self.used.add(segment)
+        return segment
+
+    def next(self, item: Item, source: str) -> str:
+        segment = item.name if item.name is not None else str(self.index)
+        self.index += 1
+        return self.take(segment, source, item.line)
+
+    def function(self, kind: str) -> str:
+        """torch.fx's naming of function nodes: add, add_1, add_2..."""
+        segment, n = kind, 0
+        while segment in self.used:
+            n += 1
+            segment = f"{kind}_{n}"
+        self.used.add(segment)
+        return segment
+
+
+class _Lowering:
+    def __init__(self, spec: Spec, shape: tuple):
+        self.spec = spec
+        self.source = spec.source
+        self.ops: list[Op] = []
+        self.shapes: dict = {INPUT: shape}
+        self.depth = 0
+        self.steps = 0
+
+    # Items ---------------------------------------------------------------------------
+
+    def items(self, items, value: str, env: dict, scope: Scope, names: _Names) -> str:
+        """Lower ``items`` in order from ``value``; the value they end with."""
+        for item in items:
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                raise SpecError(f"{self.source}:{item.line}: the spec expands to more than "
+                                f"{MAX_STEPS:,} items (repeats inside repeats?)")
+            if item.when is not None and not self.truthy(item, env, scope.path):
+                continue
+            if item.kind in ("concat", "add"):
+                value = self.merge(item, value, env, scope, names)
+            elif item.kind == "repeat" and item.name is None:
+                value = self.repeat(item, value, env, scope, names, scope.path)
+            else:
+                value = self.member(item, names.next(item, self.source), value, env, scope)
+        return value
+
+    def member(self, item: Item, segment: str, value: str, env: dict, scope: Scope) -> str:
+        """An item with its own path segment: a layer, a block call or a group."""
+        if item.kind == "call":
+            block = self.spec.blocks.get(item.target)
+            if block is not None:
+                return self.block(item, block, segment, value, env, scope)
+            return self.layer(item, segment, value, env, scope)
+        label = "Sequential" if item.kind == "sequential" else "repeat"
+        group = scope.child(segment, label, value)
+        if item.kind == "sequential":
+            group.output = self.nested(item, lambda: self.items(
+                item.children, value, env, group, _Names()))
+        else:
+            group.output = self.repeat(item, value, env, group, _Names(), group.path)
+        return group.output
+
+    def repeat(self, item, value, env, scope, names, where) -> str:
+        count = self.resolve(item, item.count, env, where)
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPEAT:
+            raise self.located(item, where, "repeat", SpecError(
+                f"repeat must be an integer from 0 to {MAX_REPEAT}, got {count!r}"))
+        for i in range(count):
+            inner = {**env, item.var: i} if item.var else env
+            value = self.nested(item, lambda: self.items(item.children, value, inner, scope, names))
+        return value
+
+    def merge(self, item, value, env, scope, names) -> str:
+        outs = [self.nested(item, lambda: self.items(branch, value, env, scope, names))
+                for branch in item.children]
+        kind = "cat" if item.kind == "concat" else "add"
+        segment = (names.take(item.name, self.source, item.line) if item.name is not None
+                   else names.function(kind))
+        path = (*scope.path, segment)
+        rule = MERGES[kind]
+        bound = {"dim": self.resolve(item, item.dim, env, path)} if kind == "cat" else {}
+        try:
+            step = rule.apply(bound, [self.shapes[v] for v in outs])
+        except ConvcalcError as e:
+            raise self.located(item, path, kind, e) from None
+        return self.emit(kind, rule, bound, tuple(outs), path, scope, item.line, step, False)
+
+    def block(self, item, block, segment, value, env, scope) -> str:
+        path = (*scope.path, segment)
+        args = [self.resolve(item, a, env, path) for a in item.args]
+        kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        bound = _bind_block(block, args, kwargs, f"{self.source}:{item.line}: block "
+                            f"{'.'.join(path)} {block.name}")
+        shape = self.shapes[value]
+        inner = {"in_channels": shape[1] if len(shape) > 1 else shape[0] if shape else None,
+                 "in_shape": list(shape), **bound}
+        group = scope.child(segment, block.name, value)
+        group.output = self.nested(item, lambda: self.items(
+            block.layers, value, inner, group, _Names()))
+        return group.output
+
+    def layer(self, item, segment, value, env, scope) -> str:
+        path = (*scope.path, segment)
+        try:
+            layer_type = lookup(item.target)
+        except SpecError as e:
+            raise self.located(item, path, item.target, e) from None
+        shape = self.shapes[value]
+        try:
+            args = [self.resolve(item, a, env, path) for a in item.args]
+            kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+            bound = layer_type.bind(args, kwargs, shape)
+            step = layer_type.apply(bound, shape)
+        except ConvcalcError as e:
+            raise self.located(item, path, item.target, e) from None
+        return self.emit(layer_type.name, layer_type, bound, (value,), path, scope, item.line,
+                         step, True)
+
+    def emit(self, type_name, rule, bound, inputs, path, scope, line, step, module) -> str:
+        if len(self.ops) >= MAX_OPS:
+            raise SpecError(f"{self.source}: more than {MAX_OPS:,} operations")
+        out = ".".join(path)
+        op = Op(len(self.ops), type_name, rule, bound, inputs, (out,), path, scope, line, step,
+                module)
+        self.ops.append(op)
+        scope.entries.append(op)
+        self.shapes[out] = tuple(step.out)
+        return out
+
+    # Expressions and errors ------------------------------------------------------------
+
+    def nested(self, item, fn):
+        if self.depth >= MAX_NESTING:
+            raise SpecError(f"{self.source}:{item.line}: blocks nest deeper than {MAX_NESTING} "
+                            "levels (does a block call itself?)")
+        self.depth += 1
+        try:
+            return fn()
+        finally:
+            self.depth -= 1
+
+    def resolve(self, item, value, env, path):
+        try:
+            if isinstance(value, Expr):
+                return value.resolve(env)
+            if isinstance(value, ast.AST):
+                return expr.evaluate(value, env)
+            if isinstance(value, list):
+                return [self.resolve(item, v, env, path) for v in value]
+            return value
+        except SpecError as e:
+            raise self.located(item, path, item.target or item.kind, e) from None
+
+    def truthy(self, item, env, path) -> bool:
+        result = self.resolve(item, item.when, env, path)
+        if not isinstance(result, bool):
+            raise self.located(item, path, "when", SpecError(
+                f"when: must be true or false, got {result!r}"))
+        return result
+
+    def located(self, item, path, type_name, error: ConvcalcError) -> ConvcalcError:
+        """The same error, prefixed with file, line, path and type."""
+        if getattr(error, "path", None) is not None:
+            return error
+        name = ".".join(path)
+        where = name if path and path[-1] == type_name else f"layer {name} {type_name}"
+        located = type(error)(f"{self.source}:{item.line}: {where}: {error.message}", fix=error.fix)
+        located.path = name
+        located.layer_type = type_name
+        return located
+
+
+def _bind_block(block, args, kwargs, where) -> dict:
+    """A block call's arguments bound to its parameters, as Python binds a call."""
+    names = [n for n, _ in block.params]
+    if len(args) > len(names):
+        raise SpecError(f"{where}: takes {len(names)} parameters ({', '.join(names)}), got {len(args)}")
+    bound = dict(zip(names, args))
+    for k, v in kwargs.items():
+        if k not in names:
+            close = difflib.get_close_matches(k, names, n=1)
+            raise SpecError(f"{where}: unknown parameter {k!r}" + (
+                f": did you mean {close[0]}?" if close else f" (parameters: {', '.join(names)})"))
+        if k in bound:
+            raise SpecError(f"{where}: got multiple values for parameter {k!r}")
+        bound[k] = v
+    for n, default in block.params:
+        if n not in bound:
+            if default is REQUIRED:
+                raise SpecError(f"{where}: missing parameter {n!r}")
+            bound[n] = default
+    return bound

@@ -6,6 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # The CPU build is all the tests need; pin it so pip never pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
+# The tv- zoo specs are tested against torchvision's own models (weights loaded, outputs
+# compared); its CUDA wheel imports beside the CPU torch through convcalc.backend.tvcompat.
+TORCHVISION ?= torchvision==0.28.0
 
 .PHONY: demo test bench clean
 
@@ -16,6 +19,7 @@ $(BIN)/convcalc: pyproject.toml
 
 $(VENV)/.test-deps: $(BIN)/convcalc
 	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q "$(TORCHVISION)"
 	$(BIN)/python -m pip install -q -e '.[test,torch]'
 	@touch $@
 
@@ -31,6 +35,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/net_vs_torchinfo.py
+	$(BIN)/python benchmarks/graph_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -23,8 +23,8 @@ from convcalc.errors import ConvcalcError
 def check(spec, device, input_shape, numerics, fmt):
     """Cross-check the engine against real PyTorch layers.
 
-    Builds SPEC as torch.nn modules, runs one forward pass with hooks, and compares every
-    layer's output shape and parameter count with the engine's; exit 1 on any disagreement.
+    Builds SPEC's graph as torch.nn modules, runs it once, and compares every operation's
+    output shape and parameter count with the engine's; exit 1 on any disagreement.
     Needs torch (pip install 'convcalc[torch]').
 
     \b

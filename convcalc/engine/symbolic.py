@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import re
 
 from convcalc.errors import ConvcalcError
@@ -142,13 +143,18 @@ def fold_floors(expr):
 
 def pretty(value) -> str:
     """An expression as sympy-parsable text, with floor arguments over one denominator:
-    ``floor((H - 1)/2) + 1`` rather than ``floor(H/2 - 1/2) + 1``."""
+    ``floor((H - 1)/2) + 1`` rather than ``floor(H/2 - 1/2) + 1``. Each distinct expression
+    is tidied once (a network repeats the same few sizes in many rows)."""
     if not is_symbolic(value):
         return str(value)
+    return _tidy(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tidy(value) -> str:
     import sympy
 
-    tidy = value.replace(sympy.floor, lambda arg: sympy.floor(sympy.together(arg)))
-    return str(tidy)
+    return str(value.replace(sympy.floor, lambda arg: sympy.floor(sympy.together(arg))))
 
 
 def parse_size(text: str):

@@ -87,6 +87,10 @@ class _Lowering:
         self.shapes: dict = {INPUT: shape}
         self.depth = 0
         self.steps = 0
+        # rules are pure: the same layer on the same shape gives the same step (a repeat's
+        # thousand identical layers are computed once); per lowering, so that the
+        # assumptions a symbolic rule records go to this graph
+        self.memo: dict = {}
 
     # Items ---------------------------------------------------------------------------
 
@@ -169,13 +173,19 @@ class _Lowering:
         except SpecError as e:
             raise self.located(item, path, item.target, e) from None
         shape = self.shapes[value]
-        try:
-            args = [self.resolve(item, a, env, path) for a in item.args]
-            kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
-            bound = layer_type.bind(args, kwargs, shape)
-            step = layer_type.apply(bound, shape)
-        except ConvcalcError as e:
-            raise self.located(item, path, item.target, e) from None
+        args = [self.resolve(item, a, env, path) for a in item.args]
+        kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        # repr tells apart what == would not (1, 1.0 and True; a list and a tuple)
+        key = repr((layer_type.name, args, kwargs, shape))
+        known = self.memo.get(key)
+        if known is None:
+            try:
+                bound = layer_type.bind(args, kwargs, shape)
+                known = (bound, layer_type.apply(bound, shape))
+            except ConvcalcError as e:
+                raise self.located(item, path, item.target, e) from None
+            self.memo[key] = known
+        bound, step = known
         return self.emit(layer_type.name, layer_type, bound, (value,), path, scope, item.line,
                          step, True)
 

@@ -21,7 +21,7 @@ class Row:
     index: int
     path: tuple
     type: str
-    label: object  # describes the op for the table's type column (a LayerType or a MergeType)
+    rule: object  # the registry entry of the op (a LayerType or a MergeType)
     input_shape: tuple
     output_shape: tuple
     params: int = 0
@@ -33,10 +33,7 @@ class Row:
     args: dict = field(default_factory=dict)  # the bound constructor arguments
     drops: bool = False  # a strided window leaves input pixels unused
     containers: tuple = ()  # (path prefix, container type) of each enclosing group
-
-    @property
-    def describe(self) -> str:
-        return self.label.describe(self.args)
+    describe: str = ""  # the table's type column: Conv2d(3, 64, k=7, s=2, p=3)
 
     @property
     def name(self) -> str:
@@ -84,13 +81,16 @@ def report(graph: Graph, fields: bool = True) -> Report:
     values, misaligned = receptive_fields(graph) if fields else ({}, set())
     shapes = graph.shapes
     rows, warnings = [], []
+    described: dict = {}  # identical layers share their bound arguments (graph.lower)
     for op in graph.ops:
         step = op.step
         out = op.outputs[0]
+        text = described.get(id(op.args))
+        if text is None:
+            text = described[id(op.args)] = op.rule.describe(op.args)
         rows.append(Row(op.index, op.path, op.type, op.rule, shapes[op.inputs[0]], shapes[out],
                         step.params, step.macs, values.get(out, NO_FIELD), op.line,
-                        step.note, op.module, op.args, step.drops,
-                        op.scope.chain))
+                        step.note, op.module, op.args, step.drops, op.scope.chain, text))
         if step.note:
             warnings.append(f"{op.name}: {step.note}")
         if op.index in misaligned:

@@ -157,7 +157,7 @@ SPEC_ERRORS = [
      "spec.yaml:3: a layer mapping has one key (the layer), got 'Conv2d', 'ReLU': "
      "write {Conv2d: {out_channels: 6, kernel_size: 5}}"),
     ("input: [1, 1, 28, 28]\nlayer:\n  - ReLU\n",
-     "spec.yaml:2: unknown key 'layer': a spec has name, input, layers, blocks, description"),
+     "spec.yaml:2: unknown key 'layer': a spec has name, input, inputs, outputs, layers, blocks, description"),
     ("input: [1, 1, 28, 28]\nlayers: [ReLU\n", None),  # malformed YAML
     ("- just\n- a list\n", "spec.yaml:1: a spec must be a mapping with input: and layers:, got a list"),
     ("", "spec.yaml: empty spec: write a mapping with input: and layers:"),

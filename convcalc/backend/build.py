@@ -11,7 +11,10 @@ import warnings
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
+from convcalc.backend import functions
 from convcalc.graph.ir import Scope
+from convcalc.graph.trace import LEARNED
+from convcalc.ops.merge import MergeType
 from convcalc.graph.report import Report
 
 INSTALL = "pip install 'convcalc[torch]'  (or: pip install torch)"
@@ -44,6 +47,13 @@ def build(report: Report):
                         child = nn.Module()
                         module.add_module(_attribute(entry.path[-1]), child)
                         fill(entry, child)
+                    elif entry.type in LEARNED:
+                        tensor = torch.zeros(entry.args["shape"], dtype=getattr(torch, entry.args["dtype"]))
+                        if entry.type == "Parameter":
+                            module.register_parameter(_attribute(entry.path[-1]), nn.Parameter(tensor))
+                        else:
+                            module.register_buffer(_attribute(entry.path[-1]), tensor)
+                        layers[entry.index] = (module, _attribute(entry.path[-1]))
                     elif entry.module:
                         layer = getattr(nn, entry.type)(**entry.args)
                         module.add_module(_attribute(entry.path[-1]), layer)
@@ -52,20 +62,34 @@ def build(report: Report):
             fill(graph.root, self)
             self.layers = layers  # op index -> module (a plain dict: registered above)
 
-        def forward(self, x, on_op=None):
-            values = {next(iter(graph.inputs)): x}
+        def forward(self, *inputs, on_op=None):
+            values = dict(zip(graph.inputs, inputs))
             for op in graph.ops:
-                args = [values[v] for v in op.inputs]
-                if op.module:
-                    out = self.layers[op.index](args[0])
+                if op.type in LEARNED:
+                    owner, name = self.layers[op.index]
+                    out = getattr(owner, name)
+                elif op.module:
+                    out = self.layers[op.index](values[op.inputs[0]])
+                elif isinstance(op.rule, MergeType):
+                    out = MERGE_FUNCTIONS[op.type](torch, [values[v] for v in op.inputs], op.args)
                 else:
-                    out = FUNCTIONS[op.type](torch, args, op.args)
-                values[op.outputs[0]] = out
+                    out = functions.run(torch, op.rule, op.args, values)
+                if len(op.outputs) == 1:
+                    values[op.outputs[0]] = out
+                else:
+                    values.update(zip(op.outputs, out))
                 if on_op is not None:
-                    on_op(op, out)
-            return values[graph.outputs[0]]
+                    on_op(op, out if len(op.outputs) == 1 else out[0])
+            outs = [values[v] for v in graph.outputs]
+            return outs[0] if len(outs) == 1 else tuple(outs)
 
     return Network()
+
+
+def _count(layer) -> int:
+    if layer is None:
+        return 0
+    return sum(p.numel() for p in (layer if isinstance(layer, list) else layer.parameters()))
 
 
 def _sum(torch, args, _bound):
@@ -75,7 +99,7 @@ def _sum(torch, args, _bound):
     return total
 
 
-FUNCTIONS = {
+MERGE_FUNCTIONS = {  # the structural merges: concat and add of branches
     "cat": lambda torch, args, bound: torch.cat(args, dim=bound["dim"]),
     "add": _sum,
 }
@@ -104,14 +128,14 @@ def default_device() -> str:
     return "cuda" if require_torch().cuda.is_available() else "cpu"
 
 
-def _run(model, x, on_op):
+def _run(model, inputs, on_op):
     """One forward pass, calling ``on_op(op, output)`` after each operation; the exception
     torch raised, if any."""
     torch = require_torch()
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model(x, on_op)
+            model(*inputs, on_op=on_op)
     except (RuntimeError, ValueError, TypeError, NotImplementedError, IndexError) as e:
         return e
     return None
@@ -124,16 +148,18 @@ def compare(report: Report, device: str = "cpu") -> list[LayerCheck]:
     torch = require_torch()
     model = build(report).to(device).eval()
     seen: list[tuple] = []
-    error = _run(model, torch.zeros(report.input_shape, device=device),
-                 lambda _op, out: seen.append(tuple(out.shape)))
+    inputs = [torch.zeros(shape, device=device) for shape in report.graph.inputs.values()]
+    error = _run(model, inputs, lambda _op, out: seen.append(tuple(out.shape)))
     checks = []
     for i, row in enumerate(report.rows):
         layer = model.layers.get(row.index)
+        if isinstance(layer, tuple):  # a learned tensor: (module, attribute name)
+            layer = None if row.type != "Parameter" else [getattr(*layer)]
         failed = error is not None and i == len(seen)
         checks.append(LayerCheck(
             ".".join(row.path), row.type, tuple(row.output_shape),
             seen[i] if i < len(seen) else None,
-            row.params, sum(p.numel() for p in layer.parameters()) if layer is not None else 0,
+            row.params, _count(layer),
             str(error).splitlines()[0] if failed else None,
         ))
     return checks
@@ -172,7 +198,8 @@ def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed:
     torch = require_torch()
     torch.manual_seed(seed)
     base = build(report).eval()
-    x = torch.randn(report.input_shape, generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    xs = [torch.randn(shape, generator=generator) for shape in report.graph.inputs.values()]
     cuda = device.startswith("cuda")
 
     def run(model, dev):
@@ -193,7 +220,7 @@ def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed:
 
         if timed:
             torch.cuda.reset_peak_memory_stats()
-        inputs = x.to(dev)
+        inputs = [x.to(dev) for x in xs]
         sync()
         last[0] = time.perf_counter()
         error = _run(model, inputs, post)

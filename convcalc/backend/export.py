@@ -14,7 +14,10 @@ import keyword
 import re
 
 from convcalc import __version__
+from convcalc.backend import functions
 from convcalc.graph.ir import Op, Scope
+from convcalc.graph.trace import LEARNED
+from convcalc.ops.merge import MergeType
 from convcalc.graph.report import Report
 from convcalc.ops import REGISTRY, REQUIRED
 
@@ -27,6 +30,7 @@ build_model() returns the network. convcalc computes {params:,} parameters and a
 from collections import OrderedDict
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 INPUT_SHAPE = {input_tuple}
@@ -37,8 +41,13 @@ class Graph(nn.Module):
 
     def __init__(self, *children):
         super().__init__()
-        for name, module in children:
-            self.add_module(name, module)
+        for name, child in children:
+            if isinstance(child, nn.Parameter):
+                self.register_parameter(name, child)
+            elif isinstance(child, torch.Tensor):
+                self.register_buffer(name, child)
+            else:
+                self.add_module(name, child)
 '''
 
 FOOTER = '''
@@ -51,7 +60,7 @@ if __name__ == "__main__":
     print(f"params {{params:,}} (expected {params:,}); output {{list(output)}} (expected {output})")
 '''
 
-RESERVED = {"self", "x", "torch", "nn", "OrderedDict"}
+RESERVED = {"self", "x", "torch", "nn", "F", "OrderedDict"}
 
 
 def to_torch(report: Report, source: str) -> str:
@@ -91,13 +100,12 @@ class _Writer:
     def _constructor(self, scope: Scope, indent: int) -> str:
         children = [(_segment(e), self.group(e, indent + 1) if isinstance(e, Scope) else _layer(e))
                     for e in scope.entries if isinstance(e, Scope) or e.module]
-        if _is_chain(scope):
-            if [n for n, _ in children] == [str(i) for i in range(len(children))]:
-                return _call("nn.Sequential", [code for _, code in children], indent)
-            pairs = [f"({name!r}, {code})" for name, code in children]
-            return "nn.Sequential(OrderedDict(" + _list(pairs, indent) + "))"
-        name = self._class(scope)
-        return _call(name, [f"({n!r}, {code})" for n, code in children], indent)
+        if not _is_chain(scope) or len(scope.inputs) > 1:
+            return _call(self._class(scope), [f"({n!r}, {code})" for n, code in children], indent)
+        if [n for n, _ in children] == [str(i) for i in range(len(children))]:
+            return _call("nn.Sequential", [code for _, code in children], indent)
+        pairs = [f"({name!r}, {code})" for name, code in children]
+        return "nn.Sequential(OrderedDict(" + _list(pairs, indent) + "))"
 
     def _class(self, scope: Scope) -> str:
         """The generated class whose forward is this group's dataflow."""
@@ -121,7 +129,7 @@ def _is_chain(scope: Scope) -> bool:
     current = scope.input
     for entry in scope.entries:
         if isinstance(entry, Op):
-            if not entry.module or entry.inputs != (current,):
+            if not entry.module or entry.type in LEARNED or entry.inputs != (current,):
                 return False
             current = entry.outputs[0]
         else:
@@ -133,8 +141,9 @@ def _is_chain(scope: Scope) -> bool:
 
 def _forward(scope: Scope) -> str:
     """``def forward(self, x)``: one statement per member, values as local variables."""
-    local = {scope.input: "x"}
-    taken = set(RESERVED)
+    arguments = _arguments(scope)
+    local = dict(zip(scope.inputs, arguments))
+    taken = set(RESERVED) | set(arguments)
     lines = []
     for entry in scope.entries:
         segment = _segment(entry)
@@ -143,21 +152,38 @@ def _forward(scope: Scope) -> str:
         while var in taken:
             var += "_"
         taken.add(var)
-        if isinstance(entry, Scope) or entry.module:
-            attribute = (f"self.{segment}" if segment.isidentifier() and not keyword.iskeyword(segment)
-                         else f"getattr(self, {segment!r})")
-            source = entry.input if isinstance(entry, Scope) else entry.inputs[0]
-            lines.append(f"{var} = {attribute}({local[source]})")
-            local[entry.output if isinstance(entry, Scope) else entry.outputs[0]] = var
+        attribute = (f"self.{segment}" if segment.isidentifier() and not keyword.iskeyword(segment)
+                     else f"getattr(self, {segment!r})")
+        if isinstance(entry, Scope):
+            lines.append(f"{var} = {attribute}({', '.join(local[v] for v in entry.inputs)})")
+            local[entry.output] = var
             continue
-        args = [local[v] for v in entry.inputs]
-        if entry.type == "cat":
-            lines.append(f"{var} = torch.cat([{', '.join(args)}], dim={entry.args['dim']})")
+        if entry.type in LEARNED:
+            lines.append(f"{var} = {attribute}")
+        elif entry.module:
+            lines.append(f"{var} = {attribute}({local[entry.inputs[0]]})")
+        elif isinstance(entry.rule, MergeType):
+            args = [local[v] for v in entry.inputs]
+            if entry.type == "cat":
+                lines.append(f"{var} = torch.cat([{', '.join(args)}], dim={entry.args['dim']})")
+            else:
+                lines.append(f"{var} = {' + '.join(args)}")
         else:
-            lines.append(f"{var} = {' + '.join(args)}")
-        local[entry.outputs[0]] = var
+            lines.append(f"{var} = {functions.code(entry.rule, entry.args, local)}")
+        if len(entry.outputs) == 1:
+            local[entry.outputs[0]] = var
+        else:
+            local.update((out, f"{var}[{i}]") for i, out in enumerate(entry.outputs))
     lines.append(f"return {local[scope.output]}")
-    return "    def forward(self, x):\n" + "".join(f"        {line}\n" for line in lines)
+    return (f"    def forward(self, {', '.join(arguments)}):\n"
+            + "".join(f"        {line}\n" for line in lines))
+
+
+def _arguments(scope: Scope) -> list:
+    """The forward's parameter names: x, or the block's own input names."""
+    if len(scope.inputs) == 1:
+        return ["x"]
+    return [re.sub(r"\W", "_", v.rsplit(".", 1)[-1]) or f"x{i}" for i, v in enumerate(scope.inputs)]
 
 
 def _list(items, indent) -> str:
@@ -176,6 +202,10 @@ POSITIONAL = ("in_channels", "out_channels", "in_features", "out_features", "num
 
 
 def _layer(op: Op) -> str:
+    if op.type in LEARNED:
+        shape, dtype = op.args["shape"], op.args["dtype"]
+        tensor = f"torch.zeros({tuple(shape)!r}, dtype=torch.{dtype})"
+        return f"nn.Parameter({tensor})" if op.type == "Parameter" else tensor
     layer = REGISTRY[op.type]
     names = [s for s, _ in layer.signature]
     args = []

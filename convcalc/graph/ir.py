@@ -21,20 +21,25 @@ INPUT = "x"  # the name of the network's input value
 class Scope:
     """A group of the module tree: a block call, a named group or a named repeat.
 
-    ``input`` and ``output`` are the values entering and leaving it; ``entries`` are its
+    ``inputs`` and ``output`` are the values entering and leaving it; ``entries`` are its
     direct members in execution order (``Op``s and child ``Scope``s)."""
 
     path: tuple
     label: str  # "Sequential", "repeat", or the block's name
     parent: Scope | None = None
-    input: str = INPUT
+    inputs: tuple = (INPUT,)
     output: str = INPUT
     entries: list = field(default_factory=list)
     chain: tuple = ()  # ((path, label), ...) of this scope and its ancestors, outermost first
 
-    def child(self, segment: str, label: str, value: str) -> Scope:
+    @property
+    def input(self) -> str:
+        return self.inputs[0]
+
+    def child(self, segment: str, label: str, inputs) -> Scope:
+        inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
         path = (*self.path, segment)
-        scope = Scope(path, label, self, value, value, [], (*self.chain, (path, label)))
+        scope = Scope(path, label, self, inputs, inputs[0], [], (*self.chain, (path, label)))
         self.entries.append(scope)
         return scope
 

@@ -24,7 +24,9 @@ import difflib
 from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, SpecError
 from convcalc.graph.ir import INPUT, Graph, Op, Scope
-from convcalc.ops import lookup
+from convcalc.graph.trace import LEARNED, Tracer, TensorRef
+from convcalc.ops import REGISTRY, function, lookup
+from convcalc.ops.function import TENSOR
 from convcalc.ops.merge import MERGES
 from convcalc.spec import expr
 from convcalc.spec.parse import REQUIRED, Expr, Item, Spec
@@ -35,18 +37,28 @@ MAX_OPS = 1_000_000  # operations in one graph
 MAX_STEPS = 10_000_000  # items walked, skipped and empty ones included
 
 
-def lower(spec: Spec, input_shape=None) -> Graph:
-    """The graph of ``spec`` for ``input_shape`` (default: the spec's own ``input:``)."""
-    shape = tuple(input_shape if input_shape is not None else spec.input or ())
-    if not shape:
-        raise SpecError(f"{spec.source}: the spec has no input: shape",
-                        fix="add input: [1, 3, 224, 224] or pass --input")
-    lowering = _Lowering(spec, shape)
-    root = Scope((), "Sequential")
+def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
+    """The graph of ``spec`` for ``input_shape`` (default: the spec's own ``input:``), or
+    for named ``inputs`` (default: the spec's ``inputs:``)."""
+    shapes = dict(inputs or spec.inputs or {})
+    if not shapes or input_shape is not None:
+        shape = tuple(input_shape if input_shape is not None else spec.input or ())
+        if not shape:
+            raise SpecError(f"{spec.source}: the spec has no input: shape",
+                            fix="add input: [1, 3, 224, 224] or pass --input")
+        first = next(iter(shapes), INPUT)
+        shapes = {first: shape, **{k: v for k, v in shapes.items() if k != first}}
+    shapes = {name: tuple(shape) for name, shape in shapes.items()}
+    lowering = _Lowering(spec, shapes)
+    root = Scope((), "Sequential", inputs=tuple(shapes))
+    env = {name: TensorRef(name, shape) for name, shape in shapes.items()}
     with symbolic.collecting() as assumptions:
-        root.output = lowering.items(spec.layers, INPUT, {}, root, _Names())
-    return Graph(spec.name, spec.source, {INPUT: shape}, [root.output], lowering.ops,
-                 lowering.shapes, root, assumptions=assumptions)
+        root.output = lowering.items(spec.layers, root.input, env, root, _Names())
+    outputs = [root.output]
+    if spec.outputs:
+        outputs = [lowering.output(name, env) for name in spec.outputs]
+    return Graph(spec.name, spec.source, shapes, outputs, lowering.ops, lowering.shapes, root,
+                 assumptions=assumptions)
 
 
 class _Names:
@@ -79,23 +91,25 @@ class _Names:
         return segment
 
 
-class _Lowering:
-    def __init__(self, spec: Spec, shape: tuple):
+class _Lowering(Tracer):
+    def __init__(self, spec: Spec, shapes: dict):
         self.spec = spec
         self.source = spec.source
         self.ops: list[Op] = []
-        self.shapes: dict = {INPUT: shape}
+        self.shapes: dict = dict(shapes)
         self.depth = 0
         self.steps = 0
         # rules are pure: the same layer on the same shape gives the same step (a repeat's
         # thousand identical layers are computed once); per lowering, so that the
         # assumptions a symbolic rule records go to this graph
         self.memo: dict = {}
+        self.here = None  # (item, scope, names) of the item being lowered
 
     # Items ---------------------------------------------------------------------------
 
     def items(self, items, value: str, env: dict, scope: Scope, names: _Names) -> str:
-        """Lower ``items`` in order from ``value``; the value they end with."""
+        """Lower ``items`` in order from ``value``; the value they end with. Assignments
+        (``h = ...``, ``as: h``) bind names in ``env``, as in a ``forward``."""
         for item in items:
             self.steps += 1
             if self.steps > MAX_STEPS:
@@ -107,12 +121,28 @@ class _Lowering:
                 value = self.merge(item, value, env, scope, names)
             elif item.kind == "repeat" and item.name is None:
                 value = self.repeat(item, value, env, scope, names, scope.path)
+            elif item.kind in ("expr", "call") and not self.is_member(item):
+                value = self.traced(item, value, env, scope, names)
             else:
                 value = self.member(item, names.next(item, self.source), value, env, scope)
+                if item.bind:
+                    self.assign(item, env, self.ref(value))
         return value
+
+    def is_member(self, item: Item) -> bool:
+        """Whether an item is a module of its group (a layer, a block, a group) rather than
+        an expression or a function call."""
+        if item.kind != "call":
+            return item.kind in ("sequential", "repeat")
+        if item.target in self.spec.blocks or item.target in REGISTRY:
+            return True
+        # CamelCase names torch.nn modules (an unknown one is reported as a layer)
+        return item.target[:1].isupper() and item.target not in LEARNED
 
     def member(self, item: Item, segment: str, value: str, env: dict, scope: Scope) -> str:
         """An item with its own path segment: a layer, a block call or a group."""
+        if item.inputs:
+            value = self.input_of(item, env, scope.path)
         if item.kind == "call":
             block = self.spec.blocks.get(item.target)
             if block is not None:
@@ -127,14 +157,79 @@ class _Lowering:
             group.output = self.repeat(item, value, env, group, _Names(), group.path)
         return group.output
 
+    def traced(self, item: Item, value: str, env: dict, scope: Scope, names: _Names) -> str:
+        """An expression (``h = x + y``) or a function called by name (``permute(0, 2, 3,
+        1)`` acts on the running value); its result becomes the running value."""
+        previous, self.here = self.here, (item, scope, names)
+        try:
+            if item.kind == "expr":  # _ is the running value
+                result = expr.evaluate(item.node, {**env, "_": self.ref(value)}, self)
+            else:
+                result = self.call_by_name(item, value, env, scope.path)
+        except ConvcalcError as e:
+            raise self.located(item, (*scope.path, item.target or "expression"),
+                               item.target or "expression", e) from None
+        finally:
+            self.here = previous
+        if item.bind:
+            self.assign(item, env, result)
+        first = result[0] if isinstance(result, (tuple, list)) and result else result
+        return first.name if isinstance(first, TensorRef) else value
+
+    def call_by_name(self, item: Item, value: str, env: dict, path):
+        args = [self.resolve(item, a, env, path, traced=True) for a in item.args]
+        kwargs = {k: self.resolve(item, v, env, path, traced=True) for k, v in item.kwargs.items()}
+        if item.target in LEARNED:
+            return self.learned(item.target, args, kwargs)
+        if item.target == "_assert":
+            return self.check(args, kwargs)
+        ftype = function(item.target)
+        running = self.input_of(item, env, path) if item.inputs else value
+        # by its bare name a function acts on the running value, as a method does:
+        # mul(x) is <running>.mul(x); torch.mul(a, b) and F.pad(x, ...) take every argument
+        first = ftype.signature[0]
+        implicit = first.kind == TENSOR and first.name not in kwargs and not item.qualified and (
+            ftype.method or not (args and isinstance(args[0], TensorRef)))
+        return self.call_function(ftype, args, kwargs, self.ref(running) if implicit else None)
+
+    def assign(self, item: Item, env: dict, result) -> None:
+        names = item.bind
+        if len(names) == 1:
+            env[names[0]] = result
+            return
+        if not isinstance(result, (tuple, list)) or len(result) != len(names):
+            count = len(result) if isinstance(result, (tuple, list)) else 1
+            raise SpecError(f"{self.source}:{item.line}: {', '.join(names)} = ...: the right side "
+                            f"gives {count} value{'s' if count != 1 else ''}, not {len(names)}")
+        for name, part in zip(names, result):
+            if name != "_":
+                env[name] = part
+
+    def input_of(self, item: Item, env: dict, path) -> str:
+        if len(item.inputs) != 1:
+            raise self.located(item, path, item.target or item.kind, SpecError(
+                f"in: takes one value here, got {len(item.inputs)}"))
+        found = env.get(item.inputs[0])
+        if not isinstance(found, TensorRef):
+            raise self.located(item, path, item.target or item.kind, SpecError(
+                f"in: {item.inputs[0]!r} is not a value" + _known_values(env)))
+        return found.name
+
+    def output(self, name: str, env: dict) -> str:
+        found = env.get(name)
+        if not isinstance(found, TensorRef):
+            raise SpecError(f"{self.source}: outputs: {name!r} is not a value" + _known_values(env))
+        return found.name
+
     def repeat(self, item, value, env, scope, names, where) -> str:
         count = self.resolve(item, item.count, env, where)
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPEAT:
             raise self.located(item, where, "repeat", SpecError(
                 f"repeat must be an integer from 0 to {MAX_REPEAT}, got {count!r}"))
         for i in range(count):
-            inner = {**env, item.var: i} if item.var else env
-            value = self.nested(item, lambda: self.items(item.children, value, inner, scope, names))
+            if item.var:
+                env[item.var] = i
+            value = self.nested(item, lambda: self.items(item.children, value, env, scope, names))
         return value
 
     def merge(self, item, value, env, scope, names) -> str:
@@ -150,20 +245,40 @@ class _Lowering:
             step = rule.apply(bound, [self.shapes[v] for v in outs])
         except ConvcalcError as e:
             raise self.located(item, path, kind, e) from None
-        return self.emit(kind, rule, bound, tuple(outs), path, scope, item.line, step, False)
+        value = self.emit(kind, rule, bound, tuple(outs), path, scope, item.line, step, False)
+        if item.bind:
+            self.assign(item, env, self.ref(value))
+        return value
 
     def block(self, item, block, segment, value, env, scope) -> str:
         path = (*scope.path, segment)
         args = [self.resolve(item, a, env, path) for a in item.args]
         kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        return self.enter_block(item, block, segment, args, kwargs, [value], scope)
+
+    def block_call(self, block, args, kwargs, refs):
+        """A block applied to explicit values inside an expression: ``up(64)(h, skip)``."""
+        item, scope, names = self.here
+        segment = names.next(item, self.source)
+        return self.ref(self.enter_block(item, block, segment, args, kwargs,
+                                         [r.name for r in refs], scope))
+
+    def enter_block(self, item, block, segment, args, kwargs, values, scope) -> str:
+        path = (*scope.path, segment)
         bound = _bind_block(block, args, kwargs, f"{self.source}:{item.line}: block "
                             f"{'.'.join(path)} {block.name}")
-        shape = self.shapes[value]
+        names = block.inputs or ["x"]
+        if len(values) != len(names):
+            raise SpecError(f"{self.source}:{item.line}: block {'.'.join(path)} {block.name} takes "
+                            f"{len(names)} input{'s' if len(names) != 1 else ''} "
+                            f"({', '.join(names)}), got {len(values)}")
+        shape = self.shapes[values[0]]
         inner = {"in_channels": shape[1] if len(shape) > 1 else shape[0] if shape else None,
-                 "in_shape": list(shape), **bound}
-        group = scope.child(segment, block.name, value)
+                 "in_shape": list(shape), **bound,
+                 **{n: self.ref(v) for n, v in zip(names, values)}}
+        group = scope.child(segment, block.name, values)
         group.output = self.nested(item, lambda: self.items(
-            block.layers, value, inner, group, _Names()))
+            block.layers, values[0], inner, group, _Names()))
         return group.output
 
     def layer(self, item, segment, value, env, scope) -> str:
@@ -172,33 +287,57 @@ class _Lowering:
             layer_type = lookup(item.target)
         except SpecError as e:
             raise self.located(item, path, item.target, e) from None
-        shape = self.shapes[value]
         args = [self.resolve(item, a, env, path) for a in item.args]
         kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        try:
+            bound, step = self.rule(layer_type, args, kwargs, self.shapes[value])
+        except ConvcalcError as e:
+            raise self.located(item, path, item.target, e) from None
+        return self.emit(layer_type.name, layer_type, bound, (value,), path, scope, item.line,
+                         step, True)
+
+    def rule(self, layer_type, args, kwargs, shape):
+        """A layer's bound arguments and step on ``shape``, computed once per distinct call."""
         # repr tells apart what == would not (1, 1.0 and True; a list and a tuple)
         key = repr((layer_type.name, args, kwargs, shape))
         known = self.memo.get(key)
         if known is None:
-            try:
-                bound = layer_type.bind(args, kwargs, shape)
-                known = (bound, layer_type.apply(bound, shape))
-            except ConvcalcError as e:
-                raise self.located(item, path, item.target, e) from None
-            self.memo[key] = known
-        bound, step = known
-        return self.emit(layer_type.name, layer_type, bound, (value,), path, scope, item.line,
-                         step, True)
+            bound = layer_type.bind(args, kwargs, shape)
+            known = self.memo[key] = (bound, layer_type.apply(bound, shape))
+        return known
 
     def emit(self, type_name, rule, bound, inputs, path, scope, line, step, module) -> str:
         if len(self.ops) >= MAX_OPS:
             raise SpecError(f"{self.source}: more than {MAX_OPS:,} operations")
-        out = ".".join(path)
-        op = Op(len(self.ops), type_name, rule, bound, inputs, (out,), path, scope, line, step,
+        name = ".".join(path)
+        shapes = step.outs
+        outs = (name,) if len(shapes) == 1 else tuple(f"{name}[{i}]" for i in range(len(shapes)))
+        op = Op(len(self.ops), type_name, rule, bound, inputs, outs, path, scope, line, step,
                 module)
         self.ops.append(op)
         scope.entries.append(op)
-        self.shapes[out] = tuple(step.out)
-        return out
+        for out, shape in zip(outs, shapes):
+            self.shapes[out] = tuple(shape)
+        return outs[0]
+
+    def emit_here(self, type_name, rule, bound, inputs, step, module):
+        """Emit an operation of the item being traced, named like a torch.fx node (a
+        module by the item's name or index); its output value, or a tuple of them."""
+        item, scope, names = self.here
+        if module:
+            segment = names.next(item, self.source)
+        elif item.name is not None and item.kind == "call":
+            segment = names.take(item.name, self.source, item.line)
+        else:
+            segment = names.function(type_name)
+        first = self.emit(type_name, rule, bound, inputs, (*scope.path, segment), scope,
+                          item.line, step, module)
+        op = self.ops[-1]
+        refs = [self.ref(v) for v in op.outputs]
+        return refs[0] if len(refs) == 1 else tuple(refs)
+
+    def ref(self, value: str) -> TensorRef:
+        return TensorRef(value, self.shapes[value])
 
     # Expressions and errors ------------------------------------------------------------
 
@@ -212,14 +351,14 @@ class _Lowering:
         finally:
             self.depth -= 1
 
-    def resolve(self, item, value, env, path):
+    def resolve(self, item, value, env, path, traced=False):
         try:
             if isinstance(value, Expr):
                 return value.resolve(env)
             if isinstance(value, ast.AST):
-                return expr.evaluate(value, env)
+                return expr.evaluate(value, env, self if traced else None)
             if isinstance(value, list):
-                return [self.resolve(item, v, env, path) for v in value]
+                return [self.resolve(item, v, env, path, traced) for v in value]
             return value
         except SpecError as e:
             raise self.located(item, path, item.target or item.kind, e) from None
@@ -241,6 +380,11 @@ class _Lowering:
         located.path = name
         located.layer_type = type_name
         return located
+
+
+def _known_values(env) -> str:
+    values = sorted(k for k, v in env.items() if isinstance(v, TensorRef))
+    return f" (values: {', '.join(values)})" if values else ""
 
 
 def _bind_block(block, args, kwargs, where) -> dict:

@@ -15,13 +15,26 @@ import difflib
 
 from convcalc.errors import SpecError
 from convcalc.ops.base import REQUIRED, LayerType, Step
-from convcalc.ops import activation, conv, linear, norm, padding, resample, reshape
+from convcalc.ops import activation, conv, elementwise, linear, norm, padding, resample, reshape
+from convcalc.ops.function import FunctionType, function_lookup
 
 # the order of the families is the order of docs/layers.md
 _FAMILIES = (conv, linear, norm, reshape, resample, padding, activation)
 REGISTRY: dict[str, LayerType] = {lt.name: lt for family in _FAMILIES for lt in family.LAYERS}
 
-__all__ = ["REGISTRY", "REQUIRED", "LayerType", "Step", "lookup"]
+# torch functions and tensor methods, by torch's name
+_FUNCTION_FAMILIES = (elementwise,)
+FUNCTIONS: dict[str, FunctionType] = {f.name: f for family in _FUNCTION_FAMILIES
+                                      for f in family.FUNCTIONS}
+OPERATORS = elementwise.OPERATORS
+
+__all__ = ["FUNCTIONS", "OPERATORS", "REGISTRY", "REQUIRED", "FunctionType", "LayerType", "Step",
+           "function", "lookup"]
+
+
+def function(name: str) -> FunctionType:
+    """The registered function ``name``; an unknown name gets the closest suggestion."""
+    return function_lookup(FUNCTIONS, name)
 
 
 def lookup(name: str) -> LayerType:

@@ -50,6 +50,12 @@ class Step:
     rf: tuple | str = ()  # () pointwise, GLOBAL, or a sequence of Window/Scale
     note: str | None = None
     drops: bool = False  # a strided window leaves input pixels at the end unused
+    more: tuple = ()  # the shapes of further outputs (chunk, MaxPool2d's indices)
+
+    @property
+    def outs(self) -> tuple:
+        """Every output shape, the first one first."""
+        return (tuple(self.out), *self.more)
 
 
 @dataclass(frozen=True)

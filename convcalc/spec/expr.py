@@ -45,70 +45,176 @@ def parse(source: str, what: str = "expression") -> ast.expr:
         raise SpecError(f"cannot parse {what} {source!r}: {getattr(e, 'msg', e)}") from None
 
 
-def evaluate(node: ast.expr, env: dict | None = None):
-    """The value of a parsed expression over literals and the names in ``env``."""
-    env = env or {}
-    return _eval(node, env)
+def evaluate(node: ast.expr, env: dict | None = None, tracer=None):
+    """The value of a parsed expression over literals and the names in ``env``.
+
+    With a ``tracer`` (the lowering), expressions over tensors are allowed too: calls,
+    methods, operators and indexing on a tensor value are handed to it, and it emits the
+    operations; ``x.size(2)``, ``x.shape[-1]`` and ``x.ndim`` read the tensor's shape."""
+    return _eval(node, env or {}, tracer)
 
 
-def _eval(node, env):
+class TensorLike:
+    """What the evaluator knows of a tensor value: its shape (sizes may be symbols)."""
+
+    shape: tuple
+
+    def attribute(self, name: str):
+        if name == "shape":
+            return tuple(self.shape)
+        if name == "ndim":
+            return len(self.shape)
+        raise SpecError(f"a tensor has no attribute {name!r} in a spec")
+
+    def size_method(self, name: str, args: list):
+        """``size()``, ``size(d)``, ``dim()``, ``numel()``; None for any other method."""
+        if name == "size":
+            if not args:
+                return tuple(self.shape)
+            (d,) = args
+            if isinstance(d, bool) or not isinstance(d, int) or not -len(self.shape) <= d < max(len(self.shape), 1):
+                raise SpecError(f"size({d!r}): dimension out of range for a {len(self.shape)}-d tensor")
+            return self.shape[d]
+        if name in ("dim", "ndimension") and not args:
+            return len(self.shape)
+        if name == "numel" and not args:
+            n = 1
+            for v in self.shape:
+                n *= v
+            return n
+        return None
+
+
+def _eval(node, env, tracer=None):
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (int, float, str, bool)) or node.value is None:
             return node.value
+        if node.value is Ellipsis and tracer is not None:
+            return Ellipsis
         raise SpecError(f"unsupported literal {node.value!r}")
     if isinstance(node, ast.Name):
         if node.id in env:
             return env[node.id]
         if node.id in ("true", "false"):
             return node.id == "true"
+        if tracer is not None and node.id in ("None",):
+            return None
         raise SpecError(f"unknown name {node.id!r}" + _known(env))
     if isinstance(node, (ast.Tuple, ast.List)):
-        values = [_eval(e, env) for e in node.elts]
+        values = [_eval(e, env, tracer) for e in node.elts]
         return tuple(values) if isinstance(node, ast.Tuple) else values
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return not _eval(node.operand, env)
+        return not _eval(node.operand, env, tracer)
+    if isinstance(node, ast.Slice) and tracer is not None:
+        return slice(*(None if n is None else _eval(n, env, tracer) for n in (node.lower, node.upper, node.step)))
     if isinstance(node, ast.Subscript):
-        container, index = _eval(node.value, env), _eval(node.slice, env)
+        container, index = _eval(node.value, env, tracer), _eval(node.slice, env, tracer)
+        if isinstance(container, TensorLike):
+            return tracer.subscript(container, index, node)
         if not isinstance(container, (list, tuple)) or isinstance(index, bool) or not isinstance(index, int):
             raise SpecError(f"{ast.unparse(node)!r}: only a list or tuple can be indexed, by an integer")
         if not -len(container) <= index < len(container):
             raise SpecError(f"{ast.unparse(node)!r}: index {index} is out of range")
         return container[index]
+    if isinstance(node, ast.Attribute) and tracer is not None:
+        base = _eval(node.value, env, tracer)
+        if isinstance(base, TensorLike):
+            return base.attribute(node.attr)
+        raise SpecError(f"{ast.unparse(node)!r}: only a tensor's shape and ndim can be read")
+    if isinstance(node, ast.Call) and tracer is not None:
+        return _call(node, env, tracer)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        return _number_op(_UNARY[type(node.op)], _eval(node.operand, env))
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left, env), _eval(node.right, env)
+        operand = _eval(node.operand, env, tracer)
+        if isinstance(operand, TensorLike):
+            return tracer.operator(type(node.op).__name__, [operand], node)
+        return _number_op(_UNARY[type(node.op)], operand)
+    if isinstance(node, ast.BinOp) and (type(node.op) in _BINARY or isinstance(node.op, ast.MatMult)):
+        left, right = _eval(node.left, env, tracer), _eval(node.right, env, tracer)
+        if isinstance(left, TensorLike) or isinstance(right, TensorLike):
+            return tracer.operator(type(node.op).__name__, [left, right], node)
+        if isinstance(node.op, ast.MatMult):
+            raise SpecError(f"{ast.unparse(node)!r}: @ needs tensors")
         if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > 64:
             raise SpecError(f"exponent {right} is too large (at most 64)")
         return _number_op(_BINARY[type(node.op)], left, right)
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, env)
+        left = _eval(node.left, env, tracer)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             if type(op) not in _COMPARE:
                 raise SpecError("only ==, !=, <, <=, >, >= comparisons are allowed")
-            right = _eval(comparator, env)
-            if not _COMPARE[type(op)](left, right):
-                return False
+            right = _eval(comparator, env, tracer)
+            result = _compare(op, left, right)
+            if result is not True:
+                return result
             left = right
         return True
     if isinstance(node, ast.BoolOp):
-        values = (_eval(v, env) for v in node.values)
+        values = (_eval(v, env, tracer) for v in node.values)
         return all(values) if isinstance(node.op, ast.And) else any(values)
     if isinstance(node, ast.IfExp):
-        return _eval(node.body if _eval(node.test, env) else node.orelse, env)
+        return _eval(node.body if _eval(node.test, env, tracer) else node.orelse, env, tracer)
+    if isinstance(node, ast.JoinedStr) and tracer is not None:
+        return "".join(str(_eval(v.value, env, tracer)) if isinstance(v, ast.FormattedValue)
+                       else str(v.value) for v in node.values)
     raise SpecError(
         f"unsupported expression {ast.unparse(node)!r}: only literals, block parameters "
         "and arithmetic are allowed"
     )
 
 
+def _compare(op, left, right):
+    """A comparison; over symbolic sizes a sympy relation, which the caller decides."""
+    from convcalc.engine.symbolic import is_symbolic
+
+    if is_symbolic(left) or is_symbolic(right):
+        import sympy
+
+        relation = {ast.Eq: sympy.Eq, ast.NotEq: sympy.Ne, ast.Lt: sympy.Lt, ast.LtE: sympy.Le,
+                    ast.Gt: sympy.Gt, ast.GtE: sympy.Ge}[type(op)](left, right)
+        return relation if relation not in (sympy.true, sympy.false) else bool(relation)
+    return bool(_COMPARE[type(op)](left, right))
+
+
+def _call(node: ast.Call, env, tracer):
+    """A call in a traced expression: a shape method of a tensor, or an operation."""
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        raise SpecError(f"{ast.unparse(node)!r}: *args and **kwargs are not supported in a spec")
+    args = [_eval(a, env, tracer) for a in node.args]
+    kwargs = {k.arg: _eval(k.value, env, tracer) for k in node.keywords}
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        dotted = _dotted(func)
+        if dotted is None or dotted.split(".")[0] in env:  # a method of a value: x.permute(...)
+            base = _eval(func.value, env, tracer)
+            if isinstance(base, TensorLike):
+                found = base.size_method(func.attr, args)
+                if found is not None:
+                    return found
+                return tracer.method(base, func.attr, args, kwargs, node)
+            if callable(getattr(base, "spec_call", None)):
+                return base.spec_call(func.attr, args, kwargs, node)
+            raise SpecError(f"{ast.unparse(node)!r}: methods can be called on tensors only")
+        return tracer.function(dotted, args, kwargs, node)
+    if isinstance(func, ast.Name):
+        if func.id in env and callable(getattr(env[func.id], "spec_apply", None)):
+            return env[func.id].spec_apply(args, kwargs, node)
+        return tracer.function(func.id, args, kwargs, node)
+    if isinstance(func, ast.Call):  # Conv2d(3, 64, 3)(x): a module applied to values
+        return tracer.apply(func, args, kwargs, node, env)
+    raise SpecError(f"cannot call {ast.unparse(func)!r}")
+
+
 def _number_op(op, *args):
+    from convcalc.engine.symbolic import is_symbolic
+
     for a in args:
-        if isinstance(a, bool) or not isinstance(a, (int, float)):
+        if isinstance(a, bool) or not (isinstance(a, (int, float)) or is_symbolic(a)):
             raise SpecError(f"arithmetic needs numbers, got {a!r}")
     try:
         value = op(*args)
     except (ZeroDivisionError, OverflowError, ValueError) as e:
+        raise SpecError(f"arithmetic error: {e}") from None
+    except TypeError as e:
         raise SpecError(f"arithmetic error: {e}") from None
     if isinstance(value, int) and value.bit_length() > MAX_BITS:
         raise SpecError(f"a number in the spec is too large ({value.bit_length()} bits)")
@@ -122,25 +228,70 @@ def _known(env) -> str:
     return f" (known: {', '.join(names)})" if names else ""
 
 
+PREFIXES = ("torch.nn.functional.", "torch.nn.", "torch.", "nn.functional.", "nn.", "F.",
+            "torchvision.ops.misc.", "torchvision.ops.", "torchvision.models.")
+
+
+def strip_prefix(name: str) -> str:
+    """``nn.Conv2d`` -> ``Conv2d``, ``F.relu`` -> ``relu``, ``torch.cat`` -> ``cat``."""
+    for prefix in PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def parse_item(source: str):
+    """An item string -> (assigned names or None, expression node).
+
+    ``Conv2d(1, 6, 5)``, ``h = x + y`` and ``a, b = chunk(2, dim=1)`` read as in a
+    ``forward``; ``_`` discards a value."""
+    if len(source) > MAX_SOURCE:
+        raise SpecError(f"layer is too long ({len(source)} characters, at most {MAX_SOURCE})")
+    try:
+        module = ast.parse(source.strip(), mode="exec")
+    except (SyntaxError, ValueError) as e:
+        raise SpecError(f"cannot parse layer {source!r}: {getattr(e, 'msg', e)}") from None
+    if len(module.body) != 1 or not isinstance(module.body[0], (ast.Expr, ast.Assign)):
+        raise SpecError(f"cannot read {source!r} as a layer: write Name(arguments) or name = expression")
+    statement = module.body[0]
+    if isinstance(statement, ast.Expr):
+        return None, statement.value
+    if len(statement.targets) != 1:
+        raise SpecError(f"{source!r}: assign to one name, or to a tuple of names")
+    target = statement.targets[0]
+    elements = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+    if not elements or not all(isinstance(e, ast.Name) for e in elements):
+        raise SpecError(f"{source!r}: assign to one name, or to a tuple of names")
+    names = [e.id for e in elements]
+    return (names if isinstance(target, (ast.Tuple, ast.List)) else names[:1]), statement.value
+
+
+def simple_call(node):
+    """``(name, [arg nodes], {name: node})`` when ``node`` is ``Name`` or ``Name(args)`` (a
+    layer, a block or a function by name, prefixes such as ``nn.`` dropped), else None."""
+    func, args, keywords = (node.func, node.args, node.keywords) if isinstance(node, ast.Call) else (node, [], [])
+    name = _dotted(func)
+    if name is None:
+        return None
+    if "." in name:
+        stripped = strip_prefix(name)
+        if stripped == name or "." in stripped:
+            return None  # a method of a value: x.permute(0, 2, 3, 1)
+        name = stripped
+    if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in keywords):
+        raise SpecError(f"{name}: *args and **kwargs are not supported in a spec")
+    return name, list(args), {k.arg: k.value for k in keywords}
+
+
 def parse_call(source: str):
     """``"Conv2d(1, 6, kernel_size=5)"`` -> ``("Conv2d", [arg nodes], {name: node})``.
 
     A bare name (``"ReLU"``) has no arguments. ``nn.`` and ``torch.nn.`` prefixes are dropped.
     """
-    node = parse(source, "layer")
-    if isinstance(node, ast.Call):
-        func, args, keywords = node.func, node.args, node.keywords
-    else:
-        func, args, keywords = node, [], []
-    name = _dotted(func)
-    if name is None:
+    found = simple_call(parse(source, "layer"))
+    if found is None:
         raise SpecError(f"cannot read {source!r} as a layer: write Name or Name(arguments)")
-    for prefix in ("torch.nn.", "nn."):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-    if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in keywords):
-        raise SpecError(f"{name}: *args and **kwargs are not supported in a spec")
-    return name, list(args), {k.arg: k.value for k in keywords}
+    return found
 
 
 def _dotted(node) -> str | None:

@@ -29,15 +29,15 @@ from convcalc.spec.load import Located
 from convcalc.errors import SpecError
 
 STRUCTURAL = ("repeat", "concat", "add", "sequential")
-MODIFIERS = ("name", "when", "layers", "var", "dim")
-TOP_KEYS = ("name", "input", "layers", "blocks", "description")
+MODIFIERS = ("name", "when", "layers", "var", "dim", "as", "in")
+TOP_KEYS = ("name", "input", "inputs", "outputs", "layers", "blocks", "description")
 
 
 @dataclass
 class Item:
     """One entry of a layers list, not yet evaluated (block parameters are bound at run time)."""
 
-    kind: str  # "call" (a layer or a block), "repeat", "concat", "add", "sequential"
+    kind: str  # "call" (a layer, block or function), "expr", "repeat", "concat", "add", "sequential"
     line: int
     target: str = ""  # layer or block name, for "call"
     args: list = field(default_factory=list)  # values or ast nodes
@@ -48,6 +48,10 @@ class Item:
     count: object = None  # repeat count (value or ast node)
     var: str | None = None
     dim: object = 1
+    bind: list | None = None  # names its outputs are assigned to (``h = ...``, ``as: h``)
+    node: object = None  # for "expr": the expression (an ast node) evaluated by the lowering
+    inputs: list | None = None  # ``in:``: the values it takes instead of the running one
+    qualified: bool = False  # written torch.name(...) or F.name(...): a function, all arguments given
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Block:
     params: list  # [(name, default or REQUIRED)]
     layers: list
     line: int
+    inputs: list | None = None  # the names of its input values (default: x)
 
 
 @dataclass
@@ -66,6 +71,8 @@ class Spec:
     blocks: dict
     source: str  # file name for messages
     line: int = 1
+    inputs: dict | None = None  # several named inputs: name -> shape (``inputs:``)
+    outputs: list | None = None  # the values reported as outputs (``outputs:``)
 
 
 REQUIRED = object()  # a block parameter without a default
@@ -96,13 +103,43 @@ def parse_spec(doc, source: str) -> Spec:
     for bname, body in raw_blocks.items():
         blocks[str(bname)] = _parse_block(str(bname), body, source, raw_blocks.key_lines.get(bname, 1))
     layers = _parse_items(doc["layers"], source, doc.key_lines.get("layers", 1))
-    return Spec(str(name), _parse_input(doc.get("input"), source, doc), layers, blocks, source)
+    inputs = _parse_inputs(doc, source)
+    first = (next(iter(inputs.values())) if inputs
+             else _parse_input(doc.get("input"), source, doc.key_lines.get("input", 1)))
+    return Spec(str(name), first, layers, blocks, source, inputs=inputs,
+                outputs=_names(doc.get("outputs"), "outputs", source, doc.key_lines.get("outputs", 1)))
 
 
-def _parse_input(value, source, doc):
+def _parse_inputs(doc, source):
+    """``inputs: {image: [1, 3, 224, 224], mask: [1, 1, 224, 224]}``: named inputs, in order."""
+    if "inputs" not in doc:
+        return None
+    line = doc.key_lines.get("inputs", 1)
+    if "input" in doc:
+        raise SpecError(f"{source}:{line}: give input: or inputs:, not both")
+    raw = doc["inputs"]
+    if not isinstance(raw, dict) or not raw:
+        raise SpecError(f"{source}:{line}: inputs: must map names to shapes, like {{image: [1, 3, 224, 224]}}")
+    out = {}
+    for key, shape in raw.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise SpecError(f"{source}:{line}: input names must be identifiers, got {key!r}")
+        out[key] = _parse_input(shape, source, line)
+    return out
+
+
+def _names(value, what, source, line):
     if value is None:
         return None
-    line = doc.key_lines.get("input", 1)
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.isidentifier() for v in value):
+        raise SpecError(f"{source}:{line}: {what} must be a name or a list of names, got {value!r}")
+    return list(value)
+
+
+def _parse_input(value, source, line):
+    if value is None:
+        return None
     if isinstance(value, str):
         value = [v.strip() for v in value.replace("x", ",").split(",")]
         try:
@@ -124,9 +161,10 @@ def _parse_block(name, body, source, line) -> Block:
         body = {"layers": body}
     if not isinstance(body, dict) or "layers" not in body:
         raise SpecError(f"{source}:{line}: block {name!r} needs layers: (and optionally params:)")
-    extra = [k for k in body if k not in ("params", "layers")]
+    extra = [k for k in body if k not in ("params", "layers", "inputs")]
     if extra:
-        raise SpecError(f"{source}:{line}: block {name!r}: unknown key {extra[0]!r} (use params:, layers:)")
+        raise SpecError(f"{source}:{line}: block {name!r}: unknown key {extra[0]!r} "
+                        "(use params:, inputs:, layers:)")
     params = []
     raw = body.get("params") or []
     entries = list(raw.items()) if isinstance(raw, dict) else raw
@@ -142,7 +180,8 @@ def _parse_block(name, body, source, line) -> Block:
             params.append((str(k), v))
         else:
             raise SpecError(f"{source}:{line}: block {name!r}: bad parameter {entry!r}")
-    return Block(name, params, _parse_items(body["layers"], source, line), line)
+    inputs = _names(body.get("inputs"), f"block {name!r}: inputs", source, line)
+    return Block(name, params, _parse_items(body["layers"], source, line), line, inputs)
 
 
 def _parse_items(value, source, line) -> list:
@@ -164,8 +203,7 @@ def _parse_branches(value, source, line) -> list:
 
 def _parse_item(value, source, line) -> Item:
     if isinstance(value, str):
-        target, args, kwargs = _call(value, source, line)
-        return Item("call", line, target, args, kwargs)
+        return _string_item(value, source, line)
     if not isinstance(value, dict) or not value:
         raise SpecError(
             f"{source}:{line}: cannot read {value!r} as a layer",
@@ -186,7 +224,7 @@ def _parse_item(value, source, line) -> Item:
     allowed = {"repeat": {"layers", "var"}, "concat": {"dim"}}.get(key, set())
     if not main:
         allowed = {"layers"}
-    extra = [k for k in value if k in MODIFIERS and k not in allowed | {"name", "when"}]
+    extra = [k for k in value if k in MODIFIERS and k not in allowed | {"name", "when", "as", "in"}]
     if extra:
         raise SpecError(f"{source}:{line}: {extra[0]}: does not apply to {key}")
     if key in STRUCTURAL:
@@ -199,6 +237,10 @@ def _parse_item(value, source, line) -> Item:
         item.name = str(value["name"])
     if "when" in value:
         item.when = _maybe_expr(value["when"], source, line)
+    if "as" in value:
+        item.bind = _names(value["as"], "as", source, line)
+    if "in" in value:
+        item.inputs = _names(value["in"], "in", source, line)
     return item
 
 
@@ -233,15 +275,22 @@ def _mapping_call(target, body, source, line) -> Item:
     return Item("call", line, target, [_value(body, source, line)])
 
 
-def _call(text, source, line):
+def _string_item(text, source, line) -> Item:
+    """``Conv2d(1, 6, 5)``, ``h = x + y``, ``a, b = x.chunk(2, dim=1)``: a call by name
+    (a layer, block or function) or an expression the lowering evaluates."""
     try:
-        target, args, kwargs = expr.parse_call(text)
+        bind, node = expr.parse_item(text)
+        found = expr.simple_call(node)
     except SpecError as e:
         hint = None
         if text.count("(") != text.count(")"):
             hint = "inside a YAML [flow list], quote calls that contain commas: ['Conv2d(1, 6, 5)']"
         raise SpecError(f"{source}:{line}: {e}", fix=hint) from None
-    return target, args, kwargs
+    if found is None:
+        return Item("expr", line, node=node, bind=bind)
+    target, args, kwargs = found
+    qualified = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    return Item("call", line, target, args, kwargs, bind=bind, qualified=qualified)
 
 
 def _value(v, source, line):

@@ -47,6 +47,8 @@ def build(report: Report):
                         child = nn.Module()
                         module.add_module(_attribute(entry.path[-1]), child)
                         fill(entry, child)
+                    elif entry.reuses is not None:
+                        continue  # a module called again: its first call registered it
                     elif entry.type in LEARNED:
                         tensor = torch.zeros(entry.args["shape"], dtype=getattr(torch, entry.args["dtype"]))
                         if entry.type == "Parameter":
@@ -69,7 +71,11 @@ def build(report: Report):
                     owner, name = self.layers[op.index]
                     out = getattr(owner, name)
                 elif op.module:
-                    out = self.layers[op.index](values[op.inputs[0]])
+                    layer = self.layers[op.index if op.reuses is None else op.reuses]
+                    if op.call:
+                        out = layer(values[op.inputs[0]], **functions.arguments(op.call, values))
+                    else:
+                        out = layer(values[op.inputs[0]])
                 elif isinstance(op.rule, MergeType):
                     out = MERGE_FUNCTIONS[op.type](torch, [values[v] for v in op.inputs], op.args)
                 else:
@@ -148,7 +154,8 @@ def compare(report: Report, device: str = "cpu") -> list[LayerCheck]:
     torch = require_torch()
     model = build(report).to(device).eval()
     seen: list[tuple] = []
-    inputs = [torch.zeros(shape, device=device) for shape in report.graph.inputs.values()]
+    inputs = [torch.zeros(shape, device=device, dtype=getattr(torch, report.graph.dtypes.get(name, "float32")))
+              for name, shape in report.graph.inputs.items()]
     error = _run(model, inputs, lambda _op, out: seen.append(tuple(out.shape)))
     checks = []
     for i, row in enumerate(report.rows):
@@ -199,7 +206,9 @@ def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed:
     torch.manual_seed(seed)
     base = build(report).eval()
     generator = torch.Generator().manual_seed(seed)
-    xs = [torch.randn(shape, generator=generator) for shape in report.graph.inputs.values()]
+    xs = [torch.randn(shape, generator=generator) if name not in report.graph.dtypes
+          else torch.zeros(shape, dtype=getattr(torch, report.graph.dtypes[name]))
+          for name, shape in report.graph.inputs.items()]
     cuda = device.startswith("cuda")
 
     def run(model, dev):

@@ -34,6 +34,12 @@ import torch.nn.functional as F
 from torch import nn
 
 INPUT_SHAPE = {input_tuple}
+INPUTS = {inputs}  # name -> (shape, dtype)
+
+
+def example_inputs():
+    """Zeros of every input's shape and dtype, in order."""
+    return [torch.zeros(shape, dtype=getattr(torch, dtype)) for shape, dtype in INPUTS.values()]
 
 
 class Graph(nn.Module):
@@ -56,7 +62,8 @@ if __name__ == "__main__":
     model = build_model()
     params = sum(p.numel() for p in model.parameters())
     with torch.no_grad():
-        output = tuple(model.eval()(torch.zeros(INPUT_SHAPE)).shape)
+        out = model.eval()(*example_inputs())
+        output = tuple((out[0] if isinstance(out, tuple) else out).shape)
     print(f"params {{params:,}} (expected {params:,}); output {{list(output)}} (expected {output})")
 '''
 
@@ -73,6 +80,8 @@ def to_torch(report: Report, source: str) -> str:
         name=report.name, version=__version__, source=source, params=report.totals["params"],
         output=list(report.output_shape), input=list(report.input_shape),
         input_tuple=tuple(report.input_shape),
+        inputs={name: (tuple(shape), report.graph.dtypes.get(name, "float32"))
+                for name, shape in report.graph.inputs.items()},
     )
     main = f"\n\ndef build_model() -> nn.Module:\n    return {body}\n"
     footer = FOOTER.format(params=report.totals["params"], output=list(report.output_shape))
@@ -99,7 +108,7 @@ class _Writer:
 
     def _constructor(self, scope: Scope, indent: int) -> str:
         children = [(_segment(e), self.group(e, indent + 1) if isinstance(e, Scope) else _layer(e))
-                    for e in scope.entries if isinstance(e, Scope) or e.module]
+                    for e in scope.entries if isinstance(e, Scope) or (e.module and e.reuses is None)]
         if not _is_chain(scope) or len(scope.inputs) > 1:
             return _call(self._class(scope), [f"({n!r}, {code})" for n, code in children], indent)
         if [n for n, _ in children] == [str(i) for i in range(len(children))]:
@@ -129,7 +138,8 @@ def _is_chain(scope: Scope) -> bool:
     current = scope.input
     for entry in scope.entries:
         if isinstance(entry, Op):
-            if not entry.module or entry.type in LEARNED or entry.inputs != (current,):
+            if (not entry.module or entry.type in LEARNED or entry.reuses is not None
+                    or entry.inputs != (current,)):
                 return False
             current = entry.outputs[0]
         else:
@@ -161,7 +171,8 @@ def _forward(scope: Scope) -> str:
         if entry.type in LEARNED:
             lines.append(f"{var} = {attribute}")
         elif entry.module:
-            lines.append(f"{var} = {attribute}({local[entry.inputs[0]]})")
+            call = functions.call_code(entry.call, local) if entry.call else ""
+            lines.append(f"{var} = {attribute}({local[entry.inputs[0]]}{call})")
         elif isinstance(entry.rule, MergeType):
             args = [local[v] for v in entry.inputs]
             if entry.type == "cat":

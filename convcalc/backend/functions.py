@@ -54,6 +54,17 @@ def run(torch, ftype, bound: dict, values: dict):
     return getattr(namespace, ftype.name)(**args)
 
 
+def arguments(call: dict, values: dict) -> dict:
+    """A module's forward arguments with value references replaced by tensors."""
+    return {k: values[v.name] if hasattr(v, "name") else v for k, v in call.items()}
+
+
+def call_code(call: dict, local: dict) -> str:
+    """A module's forward arguments beyond its input, as code."""
+    return "".join(f", {k}={local[v.name] if hasattr(v, 'name') else _literal(v)}"
+                   for k, v in call.items())
+
+
 def code(ftype, bound: dict, local: dict) -> str:
     """The Python expression of a function call, values written as ``local`` names them."""
 

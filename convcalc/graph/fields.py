@@ -81,6 +81,8 @@ def receptive_fields(graph: Graph) -> tuple[dict, set]:
     for op in graph.ops:
         if len(op.inputs) == 1:
             field = fields[op.inputs[0]]
+        elif not op.inputs:  # a learned tensor: no input pixel reaches it
+            field = Field()
         else:
             field, off = merge_fields([fields[v] for v in op.inputs])
             if off:

@@ -63,6 +63,8 @@ class Op:
     line: int
     step: object  # ops.Step
     module: bool = True  # a torch.nn module (a row of the layer table) or a function
+    call: dict | None = None  # a module's forward arguments beyond its input (value references)
+    reuses: int | None = None  # a module called again: the index of its first call
 
     @property
     def name(self) -> str:
@@ -80,6 +82,8 @@ class Graph:
     root: Scope
     warnings: list = field(default_factory=list)
     assumptions: list = field(default_factory=list)  # (condition, why) for symbolic sizes
+    output_names: list = field(default_factory=list)  # the spec's names for the outputs
+    dtypes: dict = field(default_factory=dict)  # input name -> dtype, where not float32
 
     @property
     def input_shape(self) -> tuple:

@@ -24,9 +24,8 @@ import difflib
 from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, SpecError
 from convcalc.graph.ir import INPUT, Graph, Op, Scope
-from convcalc.graph.trace import LEARNED, Tracer, TensorRef
-from convcalc.ops import REGISTRY, function, lookup
-from convcalc.ops.function import TENSOR
+from convcalc.graph.trace import LEARNED, SelfRef, Tracer, TensorRef
+from convcalc.ops import REGISTRY, lookup
 from convcalc.ops.merge import MERGES
 from convcalc.spec import expr
 from convcalc.spec.parse import REQUIRED, Expr, Item, Spec
@@ -52,13 +51,15 @@ def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
     lowering = _Lowering(spec, shapes)
     root = Scope((), "Sequential", inputs=tuple(shapes))
     env = {name: TensorRef(name, shape) for name, shape in shapes.items()}
+    env["self"] = SelfRef(lowering, root)
     with symbolic.collecting() as assumptions:
         root.output = lowering.items(spec.layers, root.input, env, root, _Names())
     outputs = [root.output]
     if spec.outputs:
         outputs = [lowering.output(name, env) for name in spec.outputs]
     return Graph(spec.name, spec.source, shapes, outputs, lowering.ops, lowering.shapes, root,
-                 assumptions=assumptions)
+                 assumptions=assumptions, output_names=list(spec.outputs or ["output"]),
+                 dtypes={k: v for k, v in spec.dtypes.items() if k in shapes})
 
 
 class _Names:
@@ -157,70 +158,6 @@ class _Lowering(Tracer):
             group.output = self.repeat(item, value, env, group, _Names(), group.path)
         return group.output
 
-    def traced(self, item: Item, value: str, env: dict, scope: Scope, names: _Names) -> str:
-        """An expression (``h = x + y``) or a function called by name (``permute(0, 2, 3,
-        1)`` acts on the running value); its result becomes the running value."""
-        previous, self.here = self.here, (item, scope, names)
-        try:
-            if item.kind == "expr":  # _ is the running value
-                result = expr.evaluate(item.node, {**env, "_": self.ref(value)}, self)
-            else:
-                result = self.call_by_name(item, value, env, scope.path)
-        except ConvcalcError as e:
-            raise self.located(item, (*scope.path, item.target or "expression"),
-                               item.target or "expression", e) from None
-        finally:
-            self.here = previous
-        if item.bind:
-            self.assign(item, env, result)
-        first = result[0] if isinstance(result, (tuple, list)) and result else result
-        return first.name if isinstance(first, TensorRef) else value
-
-    def call_by_name(self, item: Item, value: str, env: dict, path):
-        args = [self.resolve(item, a, env, path, traced=True) for a in item.args]
-        kwargs = {k: self.resolve(item, v, env, path, traced=True) for k, v in item.kwargs.items()}
-        if item.target in LEARNED:
-            return self.learned(item.target, args, kwargs)
-        if item.target == "_assert":
-            return self.check(args, kwargs)
-        ftype = function(item.target)
-        running = self.input_of(item, env, path) if item.inputs else value
-        # by its bare name a function acts on the running value, as a method does:
-        # mul(x) is <running>.mul(x); torch.mul(a, b) and F.pad(x, ...) take every argument
-        first = ftype.signature[0]
-        implicit = first.kind == TENSOR and first.name not in kwargs and not item.qualified and (
-            ftype.method or not (args and isinstance(args[0], TensorRef)))
-        return self.call_function(ftype, args, kwargs, self.ref(running) if implicit else None)
-
-    def assign(self, item: Item, env: dict, result) -> None:
-        names = item.bind
-        if len(names) == 1:
-            env[names[0]] = result
-            return
-        if not isinstance(result, (tuple, list)) or len(result) != len(names):
-            count = len(result) if isinstance(result, (tuple, list)) else 1
-            raise SpecError(f"{self.source}:{item.line}: {', '.join(names)} = ...: the right side "
-                            f"gives {count} value{'s' if count != 1 else ''}, not {len(names)}")
-        for name, part in zip(names, result):
-            if name != "_":
-                env[name] = part
-
-    def input_of(self, item: Item, env: dict, path) -> str:
-        if len(item.inputs) != 1:
-            raise self.located(item, path, item.target or item.kind, SpecError(
-                f"in: takes one value here, got {len(item.inputs)}"))
-        found = env.get(item.inputs[0])
-        if not isinstance(found, TensorRef):
-            raise self.located(item, path, item.target or item.kind, SpecError(
-                f"in: {item.inputs[0]!r} is not a value" + _known_values(env)))
-        return found.name
-
-    def output(self, name: str, env: dict) -> str:
-        found = env.get(name)
-        if not isinstance(found, TensorRef):
-            raise SpecError(f"{self.source}: outputs: {name!r} is not a value" + _known_values(env))
-        return found.name
-
     def repeat(self, item, value, env, scope, names, where) -> str:
         count = self.resolve(item, item.count, env, where)
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPEAT:
@@ -277,6 +214,7 @@ class _Lowering(Tracer):
                  "in_shape": list(shape), **bound,
                  **{n: self.ref(v) for n, v in zip(names, values)}}
         group = scope.child(segment, block.name, values)
+        inner["self"] = SelfRef(self, group)
         group.output = self.nested(item, lambda: self.items(
             block.layers, values[0], inner, group, _Names()))
         return group.output
@@ -306,34 +244,47 @@ class _Lowering(Tracer):
             known = self.memo[key] = (bound, layer_type.apply(bound, shape))
         return known
 
-    def emit(self, type_name, rule, bound, inputs, path, scope, line, step, module) -> str:
+    def emit(self, type_name, rule, bound, inputs, path, scope, line, step, module,
+             call=None, reuse=None) -> str:
         if len(self.ops) >= MAX_OPS:
             raise SpecError(f"{self.source}: more than {MAX_OPS:,} operations")
         name = ".".join(path)
+        if name in self.shapes:  # a module called again: name the value as torch.fx does
+            n = 1
+            while f"{name}_{n}" in self.shapes:
+                n += 1
+            name = f"{name}_{n}"
         shapes = step.outs
         outs = (name,) if len(shapes) == 1 else tuple(f"{name}[{i}]" for i in range(len(shapes)))
         op = Op(len(self.ops), type_name, rule, bound, inputs, outs, path, scope, line, step,
-                module)
+                module, call, None if reuse is None else reuse.index)
         self.ops.append(op)
-        scope.entries.append(op)
+        if reuse is None:
+            scope.entries.append(op)
+        else:  # the call belongs to the forward of the group that calls it
+            scope.entries.append(op) if reuse.scope is scope else self.here[1].entries.append(op)
         for out, shape in zip(outs, shapes):
-            self.shapes[out] = tuple(shape)
+            self.shapes[out] = tuple(shape) if shape is not None else None
         return outs[0]
 
-    def emit_here(self, type_name, rule, bound, inputs, step, module):
+    def emit_here(self, type_name, rule, bound, inputs, step, module, call=None, reuse=None,
+                  learned=False):
         """Emit an operation of the item being traced, named like a torch.fx node (a
-        module by the item's name or index); its output value, or a tuple of them."""
+        module by the item's name or index, a learned tensor by the name it is assigned
+        to); its output value, or a tuple of them."""
         item, scope, names = self.here
-        if module:
-            segment = names.next(item, self.source)
+        if reuse is not None:
+            path = reuse.path
+        elif learned and item.name is None and item.bind and len(item.bind) == 1:
+            path = (*scope.path, names.take(item.bind[0], self.source, item.line))
+        elif module:
+            path = (*scope.path, names.next(item, self.source))
         elif item.name is not None and item.kind == "call":
-            segment = names.take(item.name, self.source, item.line)
+            path = (*scope.path, names.take(item.name, self.source, item.line))
         else:
-            segment = names.function(type_name)
-        first = self.emit(type_name, rule, bound, inputs, (*scope.path, segment), scope,
-                          item.line, step, module)
-        op = self.ops[-1]
-        refs = [self.ref(v) for v in op.outputs]
+            path = (*scope.path, names.function(type_name))
+        self.emit(type_name, rule, bound, inputs, path, scope, item.line, step, module, call, reuse)
+        refs = [self.ref(v) if self.shapes[v] is not None else None for v in self.ops[-1].outputs]
         return refs[0] if len(refs) == 1 else tuple(refs)
 
     def ref(self, value: str) -> TensorRef:
@@ -380,11 +331,6 @@ class _Lowering(Tracer):
         located.path = name
         located.layer_type = type_name
         return located
-
-
-def _known_values(env) -> str:
-    values = sorted(k for k, v in env.items() if isinstance(v, TensorRef))
-    return f" (values: {', '.join(values)})" if values else ""
 
 
 def _bind_block(block, args, kwargs, where) -> dict:

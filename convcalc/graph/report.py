@@ -34,6 +34,8 @@ class Row:
     drops: bool = False  # a strided window leaves input pixels unused
     containers: tuple = ()  # (path prefix, container type) of each enclosing group
     describe: str = ""  # the table's type column: Conv2d(3, 64, k=7, s=2, p=3)
+    inputs: tuple = ()  # the names of the values it reads
+    outputs: tuple = ()  # and writes
 
     @property
     def name(self) -> str:
@@ -88,9 +90,11 @@ def report(graph: Graph, fields: bool = True) -> Report:
         text = described.get(id(op.args))
         if text is None:
             text = described[id(op.args)] = op.rule.describe(op.args)
-        rows.append(Row(op.index, op.path, op.type, op.rule, shapes[op.inputs[0]], shapes[out],
+        rows.append(Row(op.index, op.path, op.type, op.rule,
+                        shapes[op.inputs[0]] if op.inputs else (), shapes[out],
                         step.params, step.macs, values.get(out, NO_FIELD), op.line,
-                        step.note, op.module, op.args, step.drops, op.scope.chain, text))
+                        step.note, op.module, op.args, step.drops, op.scope.chain, text,
+                        op.inputs, op.outputs))
         if step.note:
             warnings.append(f"{op.name}: {step.note}")
         if op.index in misaligned:

@@ -10,12 +10,14 @@ ordinary numbers or, in symbolic mode, as expressions.
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 from convcalc.engine.symbolic import is_symbolic, violated
-from convcalc.errors import ShapeError, SpecError
+from convcalc.errors import ConvcalcError, ShapeError, SpecError
 from convcalc.ops import OPERATORS, REGISTRY, function, lookup
 from convcalc.ops.base import Step
-from convcalc.ops.function import Tensor
+from convcalc.graph.ir import Op, Scope
+from convcalc.ops.function import TENSOR, FunctionType, Param, Tensor
 from convcalc.spec import expr
 
 LEARNED = ("Parameter", "Buffer")  # learned tensors and buffers: Parameter([1, 1, 768])
@@ -37,9 +39,84 @@ class TensorRef(expr.TensorLike, Tensor):
 
 
 class Tracer:
-    """Mixed into the lowering: emits operations for expressions over values. Expects
-    ``self.emit``, ``self.shapes``, ``self.ref``, and the current item, scope and names in
+    """Mixed into the lowering: items that are expressions or function calls, and the
+    operations they emit. Expects the lowering's ``emit_here``, ``rule``, ``ref``,
+    ``located``, ``resolve`` and ``shapes``, and the current item, scope and names in
     ``self.here``."""
+
+    # items -----------------------------------------------------------------------------
+
+    def traced(self, item, value: str, env: dict, scope: Scope, names) -> str:
+        """An expression (``h = x + y``) or a function called by name (``permute(0, 2, 3,
+        1)`` acts on the running value); its result becomes the running value."""
+        previous, self.here = self.here, (item, scope, names)
+        try:
+            if item.kind == "expr":  # _ is the running value
+                result = expr.evaluate(item.node, {**env, "_": self.ref(value)}, self)
+            else:
+                result = self.call_by_name(item, value, env, scope.path)
+        except ConvcalcError as e:
+            raise self.located(item, (*scope.path, item.target or "expression"),
+                               item.target or "expression", e) from None
+        finally:
+            self.here = previous
+        if callable(getattr(result, "spec_apply", None)):  # a bare self.relu: on the running value
+            self.here = (item, scope, names)
+            try:
+                result = result.spec_apply([self.ref(value)], {}, item.node)
+            except ConvcalcError as e:
+                raise self.located(item, (*scope.path, "self"), "self", e) from None
+            finally:
+                self.here = previous
+        if item.bind:
+            self.assign(item, env, result)
+        first = result[0] if isinstance(result, (tuple, list)) and result else result
+        return first.name if isinstance(first, TensorRef) else value
+
+    def call_by_name(self, item, value: str, env: dict, path):
+        args = [self.resolve(item, a, env, path, traced=True) for a in item.args]
+        kwargs = {k: self.resolve(item, v, env, path, traced=True) for k, v in item.kwargs.items()}
+        if item.target in LEARNED:
+            return self.learned(item.target, args, kwargs)
+        if item.target == "_assert":
+            return self.check(args, kwargs)
+        ftype = function(item.target)
+        running = self.input_of(item, env, path) if item.inputs else value
+        # by its bare name a function acts on the running value, as a method does:
+        # mul(x) is <running>.mul(x); torch.mul(a, b) and F.pad(x, ...) take every argument
+        first = ftype.signature[0]
+        implicit = first.kind == TENSOR and first.name not in kwargs and not item.qualified and (
+            ftype.method or not (args and isinstance(args[0], TensorRef)))
+        return self.call_function(ftype, args, kwargs, self.ref(running) if implicit else None)
+
+    def assign(self, item, env: dict, result) -> None:
+        names = item.bind
+        if len(names) == 1:
+            env[names[0]] = result
+            return
+        if not isinstance(result, (tuple, list)) or len(result) != len(names):
+            count = len(result) if isinstance(result, (tuple, list)) else 1
+            raise SpecError(f"{self.source}:{item.line}: {', '.join(names)} = ...: the right side "
+                            f"gives {count} value{'s' if count != 1 else ''}, not {len(names)}")
+        for name, part in zip(names, result):
+            if name != "_":
+                env[name] = part
+
+    def input_of(self, item, env: dict, path) -> str:
+        if len(item.inputs) != 1:
+            raise self.located(item, path, item.target or item.kind, SpecError(
+                f"in: takes one value here, got {len(item.inputs)}"))
+        found = env.get(item.inputs[0])
+        if not isinstance(found, TensorRef):
+            raise self.located(item, path, item.target or item.kind, SpecError(
+                f"in: {item.inputs[0]!r} is not a value" + _known_values(env)))
+        return found.name
+
+    def output(self, name: str, env: dict) -> str:
+        found = env.get(name)
+        if not isinstance(found, TensorRef):
+            raise SpecError(f"{self.source}: outputs: {name!r} is not a value" + _known_values(env))
+        return found.name
 
     # expr's hooks ----------------------------------------------------------------------
 
@@ -106,13 +183,44 @@ class Tracer:
         return self.emit_here(ftype.name, ftype, bound, inputs, step, module=False)
 
     def module(self, layer_type, args, kwargs, inputs, forward=None):
-        """A ``torch.nn`` layer applied to ``inputs`` (its first input is the running one)."""
+        """A ``torch.nn`` layer applied to ``inputs`` (its first input is the running one);
+        ``forward`` holds keyword arguments of its forward (``need_weights=False``)."""
         first = inputs[0]
-        if len(inputs) > 1 or forward:
-            raise SpecError(f"{layer_type.name} takes one input here, got {len(inputs)}"
-                            + (f" and {', '.join(forward)}" if forward else ""))
         bound, step = self.rule(layer_type, args, kwargs, first.shape)
-        return self.emit_here(layer_type.name, layer_type, bound, (first.name,), step, module=True)
+        call = None
+        if layer_type.forward:
+            call, step = self.forward_call(layer_type, bound, first, inputs[1:], forward or {})
+        elif len(inputs) > 1 or forward:
+            raise SpecError(f"{layer_type.name} takes one input, got {len(inputs)}"
+                            + (f" and {', '.join(forward)}" if forward else ""))
+        names = (first.name, *(t.name for t in _forward_type(layer_type).tensors(call or {}))) \
+            if call else (first.name,)
+        return self.emit_here(layer_type.name, layer_type, bound, names, step, module=True, call=call)
+
+    def forward_call(self, layer_type, bound, first, more, kwargs):
+        """A multi-input module's forward arguments, bound as torch binds them, and its step."""
+        ftype = _forward_type(layer_type)
+        call = ftype.bind(list(more), kwargs, receiver=first)
+        del call["input"]
+        shapes = ftype.shapes({"input": first, **call})
+        del shapes["input"]
+        return call, layer_type.apply_call(bound, first.shape, shapes)
+
+    def again(self, op, inputs, kwargs):
+        """A module called again (``self.relu(y)``): the same instance, its parameters
+        counted at its first call only."""
+        layer_type = op.rule
+        first = inputs[0]
+        step = layer_type.apply(op.args, first.shape)
+        call = None
+        if layer_type.forward:
+            call, step = self.forward_call(layer_type, op.args, first, inputs[1:], kwargs)
+        elif len(inputs) > 1 or kwargs:
+            raise SpecError(f"{layer_type.name} takes one input, got {len(inputs)}")
+        step = replace(step, params=0)
+        names = (first.name, *(t.name for t in _forward_type(layer_type).tensors(call))) if call else (first.name,)
+        return self.emit_here(op.type, layer_type, op.args, names, step, module=True, call=call,
+                              reuse=op)
 
     def learned(self, kind: str, args, kwargs):
         """``Parameter(shape, dtype='float32')``: a learned tensor (counted in params) or a
@@ -134,7 +242,7 @@ class Tracer:
         for s in shape:
             numel *= s
         step = Step(tuple(shape), params=numel if kind == "Parameter" else 0)
-        return self.emit_here(kind, LearnedType(kind), bound, (), step, module=True)
+        return self.emit_here(kind, LearnedType(kind), bound, (), step, module=True, learned=True)
 
     def check(self, args, kwargs):
         """``_assert(condition, message)``: refuses the input where the model would."""
@@ -151,6 +259,62 @@ class Tracer:
         if failed:
             raise ShapeError(f"_assert failed: {message}")
         return None
+
+
+_FORWARD_TYPES: dict = {}
+
+
+def _forward_type(layer_type) -> FunctionType:
+    """The binder of a multi-input module's forward: input first, then its parameters."""
+    found = _FORWARD_TYPES.get(layer_type.name)
+    if found is None:
+        found = _FORWARD_TYPES[layer_type.name] = FunctionType(
+            f"{layer_type.name}.forward", (Param("input", kind=TENSOR), *layer_type.forward),
+            apply=None, family="", doc="")
+    return found
+
+
+class SelfRef:
+    """``self`` in a spec: the modules of the group being lowered, by name (``self.relu``),
+    and its child groups (``self.layer1.conv``)."""
+
+    def __init__(self, tracer, scope):
+        self.tracer = tracer
+        self.scope = scope
+
+    def spec_attribute(self, name: str):
+        for entry in reversed(self.scope.entries):
+            if entry.path[-1] != name:
+                continue
+            if isinstance(entry, Op) and entry.module and entry.type not in LEARNED:
+                return ModuleRef(self.tracer, entry if entry.reuses is None else self.tracer.ops[entry.reuses])
+            if isinstance(entry, Op) and entry.type in LEARNED:
+                return TensorRef(entry.outputs[0], self.tracer.shapes[entry.outputs[0]])
+            if isinstance(entry, Scope):
+                return SelfRef(self.tracer, entry)
+        raise SpecError(f"self.{name}: no module named {name!r} in {'.'.join(self.scope.path) or 'the network'} yet",
+                        fix="name a module with name: before calling it again")
+
+    def spec_apply(self, args, kwargs, node):
+        raise SpecError("calling a whole group again is not supported yet; call its modules")
+
+
+class ModuleRef:
+    """A module of the network, to be called again on other values."""
+
+    def __init__(self, tracer, op):
+        self.tracer = tracer
+        self.op = op
+
+    def spec_apply(self, args, kwargs, node):
+        if not args or not all(isinstance(a, Tensor) for a in args):
+            raise SpecError(f"self.{self.op.path[-1]}(...) takes tensors")
+        return self.tracer.again(self.op, list(args), kwargs)
+
+
+def _known_values(env) -> str:
+    values = sorted(k for k, v in env.items() if isinstance(v, TensorRef))
+    return f" (values: {', '.join(values)})" if values else ""
 
 
 class LearnedType:

@@ -81,6 +81,12 @@ class LayerType:
     varargs: bool = False  # nn.Identity takes and ignores anything
     doc: str = ""
     positional: int = -1  # how many arguments may be positional (-1: all)
+    # a module whose forward takes more than one input (MultiheadAttention(query, key,
+    # value, need_weights=...)): its forward's parameters after the first input
+    # (ops.function.Param), and the rule apply_call(bound, shape, call) that also gets
+    # the bound forward arguments, tensors as shapes
+    forward: tuple = ()
+    apply_call: Callable | None = None
     arg_names: frozenset = field(init=False)
 
     def __post_init__(self):

@@ -52,8 +52,13 @@ def field_json(row: Row):
     return [_num(v) for v in f.size], [_num(v) for v in f.jump]
 
 
+def _shapes(names, shapes) -> dict:
+    return {v: None if shapes[v] is None else [_plain(s) for s in shapes[v]] for v in names}
+
+
 def report_json(report: Report) -> dict:
     layers, merges = [], []
+    graph = report.graph
     for row in report.rows:
         rf, jump = field_json(row)
         entry = {
@@ -69,16 +74,25 @@ def report_json(report: Report) -> dict:
             "receptive_field": rf,
             "jump": jump,
             "line": row.line,
+            "inputs": _shapes(row.inputs, graph.shapes),
+            "outputs": _shapes(row.outputs, graph.shapes),
         }
         if row.leaf:
             layers.append(entry)
         else:
             del entry["index"]
             merges.append(entry)
+    several = {}
+    if len(graph.inputs) > 1:
+        several["inputs"] = _shapes(graph.inputs, graph.shapes)
+    if len(graph.outputs) > 1:
+        several["outputs"] = {name: [_plain(s) for s in graph.shapes[v]]
+                              for name, v in zip(graph.output_names, graph.outputs)}
     return {
         "name": report.name,
         "input_shape": [_plain(v) for v in report.input_shape],
         "output_shape": [_plain(v) for v in report.output_shape],
+        **several,
         "layers": layers,
         "merges": merges,
         "totals": {k: _plain(v) for k, v in report.totals.items()},
@@ -172,9 +186,22 @@ def text_table(report: Report, depth: int | None = None) -> str:
     """
     rows = [[r["layer"], r["type"], r["output_shape"], _count(r["params"]), _count(r["macs"]),
              r["rf"], r["jump"]] for r in table_rows(report, depth)]
-    title = (f"{report.name}: input {_shape(report.input_shape)} -> "
-             f"{_shape(report.output_shape)}")
+    title = _title(report)
     return box_table(title, COLUMNS, rows, right=("Params", "MACs"))
+
+
+def _title(report: Report, quote=lambda text: text) -> str:
+    """``name: input [..] -> [..]``; with several inputs or outputs, each by name."""
+    graph = report.graph
+
+    def shape(value):
+        return quote(_shape(graph.shapes[value]))
+
+    if len(graph.inputs) == 1 and len(graph.outputs) == 1:
+        return f"{report.name}: input {shape(next(iter(graph.inputs)))} -> {shape(graph.outputs[0])}"
+    ins = ", ".join(f"{n} {shape(n)}" for n in graph.inputs)
+    outs = ", ".join(f"{n} {shape(v)}" for n, v in zip(graph.output_names, graph.outputs))
+    return f"{report.name}: inputs {ins} -> outputs {outs}"
 
 
 def box_table(title: str, columns, rows, right=()) -> str:
@@ -197,8 +224,8 @@ def box_table(title: str, columns, rows, right=()) -> str:
 
 
 def markdown(report: Report, depth: int | None = None) -> str:
-    lines = [f"**{report.name}**: input `{_shape(report.input_shape)}` -> "
-             f"`{_shape(report.output_shape)}`", "",
+    _, _, flow = _title(report, lambda text: f"`{text}`").partition(": ")
+    lines = [f"**{report.name}**: {flow}", "",
              "| " + " | ".join(COLUMNS) + " |",
              "|" + "|".join("---:" if c in ("Params", "MACs") else "---" for c in COLUMNS) + "|"]
     for r in table_rows(report, depth):

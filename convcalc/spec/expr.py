@@ -120,6 +120,8 @@ def _eval(node, env, tracer=None):
         base = _eval(node.value, env, tracer)
         if isinstance(base, TensorLike):
             return base.attribute(node.attr)
+        if callable(getattr(base, "spec_attribute", None)):
+            return base.spec_attribute(node.attr)
         raise SpecError(f"{ast.unparse(node)!r}: only a tensor's shape and ndim can be read")
     if isinstance(node, ast.Call) and tracer is not None:
         return _call(node, env, tracer)
@@ -191,17 +193,23 @@ def _call(node: ast.Call, env, tracer):
                 if found is not None:
                     return found
                 return tracer.method(base, func.attr, args, kwargs, node)
-            if callable(getattr(base, "spec_call", None)):
-                return base.spec_call(func.attr, args, kwargs, node)
+            if callable(getattr(base, "spec_attribute", None)):  # self.relu(x)
+                return _apply(base.spec_attribute(func.attr), args, kwargs, node)
             raise SpecError(f"{ast.unparse(node)!r}: methods can be called on tensors only")
         return tracer.function(dotted, args, kwargs, node)
     if isinstance(func, ast.Name):
-        if func.id in env and callable(getattr(env[func.id], "spec_apply", None)):
-            return env[func.id].spec_apply(args, kwargs, node)
+        if func.id in env:
+            return _apply(env[func.id], args, kwargs, node)
         return tracer.function(func.id, args, kwargs, node)
     if isinstance(func, ast.Call):  # Conv2d(3, 64, 3)(x): a module applied to values
         return tracer.apply(func, args, kwargs, node, env)
     raise SpecError(f"cannot call {ast.unparse(func)!r}")
+
+
+def _apply(target, args, kwargs, node):
+    if callable(getattr(target, "spec_apply", None)):
+        return target.spec_apply(args, kwargs, node)
+    raise SpecError(f"{ast.unparse(node.func)!r} cannot be called")
 
 
 def _number_op(op, *args):

@@ -73,6 +73,7 @@ class Spec:
     line: int = 1
     inputs: dict | None = None  # several named inputs: name -> shape (``inputs:``)
     outputs: list | None = None  # the values reported as outputs (``outputs:``)
+    dtypes: dict = field(default_factory=dict)  # input name -> dtype, where not float32
 
 
 REQUIRED = object()  # a block parameter without a default
@@ -103,14 +104,18 @@ def parse_spec(doc, source: str) -> Spec:
     for bname, body in raw_blocks.items():
         blocks[str(bname)] = _parse_block(str(bname), body, source, raw_blocks.key_lines.get(bname, 1))
     layers = _parse_items(doc["layers"], source, doc.key_lines.get("layers", 1))
-    inputs = _parse_inputs(doc, source)
-    first = (next(iter(inputs.values())) if inputs
-             else _parse_input(doc.get("input"), source, doc.key_lines.get("input", 1)))
+    dtypes: dict = {}
+    inputs = _parse_inputs(doc, source, dtypes)
+    if inputs:
+        first = next(iter(inputs.values()))
+    else:
+        first = _parse_input(doc.get("input"), source, doc.key_lines.get("input", 1), dtypes, "x")
     return Spec(str(name), first, layers, blocks, source, inputs=inputs,
-                outputs=_names(doc.get("outputs"), "outputs", source, doc.key_lines.get("outputs", 1)))
+                outputs=_names(doc.get("outputs"), "outputs", source, doc.key_lines.get("outputs", 1)),
+                dtypes=dtypes)
 
 
-def _parse_inputs(doc, source):
+def _parse_inputs(doc, source, dtypes):
     """``inputs: {image: [1, 3, 224, 224], mask: [1, 1, 224, 224]}``: named inputs, in order."""
     if "inputs" not in doc:
         return None
@@ -124,7 +129,7 @@ def _parse_inputs(doc, source):
     for key, shape in raw.items():
         if not isinstance(key, str) or not key.isidentifier():
             raise SpecError(f"{source}:{line}: input names must be identifiers, got {key!r}")
-        out[key] = _parse_input(shape, source, line)
+        out[key] = _parse_input(shape, source, line, dtypes, key)
     return out
 
 
@@ -137,9 +142,24 @@ def _names(value, what, source, line):
     return list(value)
 
 
-def _parse_input(value, source, line):
+DTYPES = ("float32", "float16", "bfloat16", "float64", "int64", "int32", "int16", "int8",
+          "uint8", "bool")
+
+
+def _parse_input(value, source, line, dtypes=None, name="x"):
+    """A shape, or ``{shape: [1, 16], dtype: int64}`` (token indices for an Embedding)."""
     if value is None:
         return None
+    if isinstance(value, dict):
+        extra = [k for k in value if k not in ("shape", "dtype")]
+        if extra or "shape" not in value:
+            raise SpecError(f"{source}:{line}: an input is a shape or {{shape: [...], dtype: ...}}")
+        dtype = value.get("dtype", "float32")
+        if dtype not in DTYPES:
+            raise SpecError(f"{source}:{line}: dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        if dtype != "float32" and dtypes is not None:
+            dtypes[name] = dtype
+        value = value["shape"]
     if isinstance(value, str):
         value = [v.strip() for v in value.replace("x", ",").split(",")]
         try:

@@ -48,3 +48,16 @@ def test_exported_tv_spec_loads_torchvision_weights_and_matches_its_output(name,
 def test_every_tv_spec_has_a_torchvision_model(torchvision):
     available = set(torchvision.models.list_models())
     assert {n.removeprefix("tv-") for n in TV_SPECS} <= available
+
+
+@pytest.mark.parametrize("name", TV_SPECS)
+def test_tv_spec_macs_agree_with_torchvision_ops(name, torchvision):
+    """torchvision documents each DEFAULT weight's GFLOPS as `_ops`, which counts MACs
+    (matmuls included) rounded to three decimals: agree within 1% or 0.0005 G."""
+    from helpers import zoo_report
+
+    meta = torchvision.models.get_model_weights(name.removeprefix("tv-")).DEFAULT.meta
+    report = zoo_report(name)
+    gmacs = report.totals["macs"] / 1e9
+    assert abs(gmacs - meta["_ops"]) <= max(0.01 * meta["_ops"], 0.0005), (gmacs, meta["_ops"])
+    assert report.totals["params"] == meta["num_params"]

@@ -14,31 +14,45 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcalc.graph.ir import Graph
-from convcalc.ops.base import GLOBAL, Scale
+from convcalc.ops.base import GLOBAL, Axes, Mix, Scale
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
     """Receptive field per spatial axis. ``start2`` is twice the start, an integer while
-    every jump is one; jumps become ``Fraction``s only after upsampling."""
+    every jump is one; jumps become ``Fraction``s only after upsampling. ``dims`` are the
+    tensor dims that carry the axes (negative, from the last): a window acts on the last
+    ones; a permutation moves them (ConvNeXt's channels-last blocks keep their field)."""
 
     size: tuple = ()
     jump: tuple = ()
     start2: tuple = ()
     is_global: bool = False
+    dims: tuple = ()
 
     def apply(self, ops) -> Field:
         if self.is_global or ops == GLOBAL:
             return GLOBAL_FIELD
         state = self
         for op in ops:
+            if isinstance(op, Mix):
+                if any(d in op.dims for d in state.dims):
+                    return GLOBAL_FIELD
+                continue
+            if isinstance(op, Axes):
+                if state.size:
+                    moves = dict(op.mapping)
+                    if any(d not in moves for d in state.dims):
+                        return GLOBAL_FIELD
+                    state = Field(state.size, state.jump, state.start2, False,
+                                  tuple(moves[d] for d in state.dims))
+                continue
             if isinstance(op, Scale):
-                n = len(op.factor)
-                state = state._axes(n)
+                state = state._axes(len(op.factor))
                 if state.is_global:
                     return state
                 jump = tuple(j / Fraction(f) for j, f in zip(state.jump, op.factor))
-                state = Field(state.size, jump, state.start2)
+                state = Field(state.size, jump, state.start2, False, state.dims)
                 continue
             state = state._axes(len(op.kernel))
             if state.is_global:
@@ -47,15 +61,16 @@ class Field:
             start2 = tuple(s + (k - 1 - 2 * p) * j
                            for s, k, p, j in zip(state.start2, op.kernel, op.pad, state.jump))
             jump = tuple(j * s for j, s in zip(state.jump, op.stride))
-            state = Field(size, jump, start2)
+            state = Field(size, jump, start2, False, state.dims)
         return state
 
     def _axes(self, n: int) -> Field:
-        """This field over ``n`` axes: a fresh one before the first window; global when
-        the number of axes changed (no longer comparable)."""
+        """This field over the last ``n`` dims, for a window: a fresh one before the first
+        window; global when the axes changed in number or place (no longer comparable)."""
+        last = tuple(range(-n, 0))
         if not self.size:
-            return Field((1,) * n, (1,) * n, (1,) * n)
-        return self if len(self.size) == n else GLOBAL_FIELD
+            return Field((1,) * n, (1,) * n, (1,) * n, False, last)
+        return self if len(self.size) == n and self.dims == last else GLOBAL_FIELD
 
 
 GLOBAL_FIELD = Field(is_global=True)
@@ -69,6 +84,8 @@ def merge_fields(fields: list) -> tuple[Field, bool]:
     if not spatial:
         return fields[0], False
     widest = max(spatial, key=lambda f: tuple(f.size))
+    if any(f.dims != widest.dims for f in spatial):
+        return GLOBAL_FIELD, False  # fields on different dims: no longer comparable
     aligned = len(spatial) == len(fields) and all(
         f.jump == widest.jump and f.start2 == widest.start2 for f in spatial)
     return widest, not aligned

@@ -31,6 +31,7 @@ class Scope:
     output: str = INPUT
     entries: list = field(default_factory=list)
     chain: tuple = ()  # ((path, label), ...) of this scope and its ancestors, outermost first
+    declared: dict = field(default_factory=dict)  # self.attn = ...: name -> (layer, args, kwargs)
 
     @property
     def input(self) -> str:

@@ -77,8 +77,10 @@ class _Names:
         self.used.add(segment)
         return segment
 
-    def next(self, item: Item, source: str) -> str:
+    def next(self, item: Item, source: str, env: dict | None = None) -> str:
         segment = item.name if item.name is not None else str(self.index)
+        if "{" in segment and env is not None:
+            segment = _template(segment, env, source, item.line)
         self.index += 1
         return self.take(segment, source, item.line)
 
@@ -120,12 +122,14 @@ class _Lowering(Tracer):
                 continue
             if item.kind in ("concat", "add"):
                 value = self.merge(item, value, env, scope, names)
+            elif item.kind == "declare":
+                self.declare(item, env, scope, names)
             elif item.kind == "repeat" and item.name is None:
                 value = self.repeat(item, value, env, scope, names, scope.path)
             elif item.kind in ("expr", "call") and not self.is_member(item):
                 value = self.traced(item, value, env, scope, names)
             else:
-                value = self.member(item, names.next(item, self.source), value, env, scope)
+                value = self.member(item, names.next(item, self.source, env), value, env, scope)
                 if item.bind:
                     self.assign(item, env, self.ref(value))
         return value
@@ -234,6 +238,19 @@ class _Lowering(Tracer):
         return self.emit(layer_type.name, layer_type, bound, (value,), path, scope, item.line,
                          step, True)
 
+    def declare(self, item, env, scope, names) -> None:
+        """``self.attn = MultiheadAttention(...)``: a module of this group, built when the
+        forward first calls it; its name is taken now, in declaration order."""
+        path = (*scope.path, item.name)
+        try:
+            layer_type = lookup(item.target)
+        except SpecError as e:
+            raise self.located(item, path, item.target, e) from None
+        args = [self.resolve(item, a, env, path) for a in item.args]
+        kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        names.take(item.name, self.source, item.line)
+        scope.declared[item.name] = (layer_type, args, kwargs)
+
     def rule(self, layer_type, args, kwargs, shape):
         """A layer's bound arguments and step on ``shape``, computed once per distinct call."""
         # repr tells apart what == would not (1, 1.0 and True; a list and a tuple)
@@ -268,12 +285,15 @@ class _Lowering(Tracer):
         return outs[0]
 
     def emit_here(self, type_name, rule, bound, inputs, step, module, call=None, reuse=None,
-                  learned=False):
+                  learned=False, at=None):
         """Emit an operation of the item being traced, named like a torch.fx node (a
         module by the item's name or index, a learned tensor by the name it is assigned
         to); its output value, or a tuple of them."""
         item, scope, names = self.here
-        if reuse is not None:
+        if at is not None:  # a declared module's first call: its name was taken at declaration
+            scope = at[0]
+            path = (*scope.path, at[1])
+        elif reuse is not None:
             path = reuse.path
         elif learned and item.name is None and item.bind and len(item.bind) == 1:
             path = (*scope.path, names.take(item.bind[0], self.source, item.line))
@@ -331,6 +351,15 @@ class _Lowering(Tracer):
         located.path = name
         located.layer_type = type_name
         return located
+
+
+def _template(name: str, env: dict, source: str, line: int) -> str:
+    """``encoder_layer_{i}``: a name with the values of loop variables and parameters."""
+    values = {k: v for k, v in env.items() if isinstance(v, (int, str))}
+    try:
+        return name.format_map(values)
+    except (KeyError, ValueError, IndexError, AttributeError) as e:
+        raise SpecError(f"{source}:{line}: name {name!r}: cannot fill in {e}") from None
 
 
 def _bind_block(block, args, kwargs, where) -> dict:

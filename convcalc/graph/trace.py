@@ -182,9 +182,10 @@ class Tracer:
         inputs = tuple(t.name for t in ftype.tensors(bound))
         return self.emit_here(ftype.name, ftype, bound, inputs, step, module=False)
 
-    def module(self, layer_type, args, kwargs, inputs, forward=None):
+    def module(self, layer_type, args, kwargs, inputs, forward=None, at=None):
         """A ``torch.nn`` layer applied to ``inputs`` (its first input is the running one);
-        ``forward`` holds keyword arguments of its forward (``need_weights=False``)."""
+        ``forward`` holds keyword arguments of its forward (``need_weights=False``); ``at``
+        is a declared module's (scope, name)."""
         first = inputs[0]
         bound, step = self.rule(layer_type, args, kwargs, first.shape)
         call = None
@@ -195,7 +196,8 @@ class Tracer:
                             + (f" and {', '.join(forward)}" if forward else ""))
         names = (first.name, *(t.name for t in _forward_type(layer_type).tensors(call or {}))) \
             if call else (first.name,)
-        return self.emit_here(layer_type.name, layer_type, bound, names, step, module=True, call=call)
+        return self.emit_here(layer_type.name, layer_type, bound, names, step, module=True, call=call,
+                              at=at)
 
     def forward_call(self, layer_type, bound, first, more, kwargs):
         """A multi-input module's forward arguments, bound as torch binds them, and its step."""
@@ -283,6 +285,8 @@ class SelfRef:
         self.scope = scope
 
     def spec_attribute(self, name: str):
+        if name in self.scope.declared:
+            return DeclaredRef(self.tracer, self.scope, name)
         for entry in reversed(self.scope.entries):
             if entry.path[-1] != name:
                 continue
@@ -297,6 +301,22 @@ class SelfRef:
 
     def spec_apply(self, args, kwargs, node):
         raise SpecError("calling a whole group again is not supported yet; call its modules")
+
+
+class DeclaredRef:
+    """A module declared with ``self.name = Layer(...)``: its first call builds it."""
+
+    def __init__(self, tracer, scope, name):
+        self.tracer = tracer
+        self.scope = scope
+        self.name = name
+
+    def spec_apply(self, args, kwargs, node):
+        if not args or not all(isinstance(a, Tensor) for a in args):
+            raise SpecError(f"self.{self.name}(...) takes tensors")
+        layer_type, ctor_args, ctor_kwargs = self.scope.declared.pop(self.name)
+        return self.tracer.module(layer_type, ctor_args, ctor_kwargs, list(args), kwargs,
+                                  at=(self.scope, self.name))
 
 
 class ModuleRef:

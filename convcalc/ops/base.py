@@ -37,7 +37,46 @@ class Scale:
     factor: tuple
 
 
-GLOBAL = "global"  # every output sees the whole input (Flatten, Linear)
+GLOBAL = "global"  # every output sees the whole input
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Receptive-field op: positions along these dims (negative, counted from the last) are
+    mixed (Linear's last dim, a softmax's dim, a reduction's dims): the field becomes global
+    when one of them carries it, and is unchanged otherwise (a Linear on channels-last)."""
+
+    dims: tuple
+
+
+@dataclass(frozen=True)
+class Axes:
+    """Receptive-field op: where each input dim goes (negative dims, input -> output; a dim
+    missing from the map was merged or removed): permute, transpose, reshape, squeeze."""
+
+    mapping: tuple  # ((input dim, output dim), ...)
+
+
+def regroup(in_shape, out_shape) -> Axes:
+    """The dims a reshape keeps whole: input dim i survives as output dim j when the sizes
+    before and up to it agree (its boundaries line up); merged or split dims are lost."""
+    mapping = []
+    before_in = 1
+    for i, size in enumerate(in_shape):
+        before_out = 1
+        for j, other in enumerate(out_shape):
+            if before_out == before_in and other == size:
+                mapping.append((i - len(in_shape), j - len(out_shape)))
+                break
+            before_out = before_out * other
+        before_in = before_in * size
+    return Axes(tuple(mapping))
+
+
+def moved(perm) -> Axes:
+    """The Axes op of a permutation: output dim i is input dim perm[i]."""
+    n = len(perm)
+    return Axes(tuple(((d % n) - n, i - n) for i, d in enumerate(perm)))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convcalc.ops.base import (
-    GLOBAL,
+    Mix,
     Infer,
     LayerType,
     Step,
@@ -24,7 +24,7 @@ def _linear(b, shape):
         out,
         params=b["in_features"] * out_f + (out_f if b["bias"] else 0),
         macs=prod(shape[:-1]) * b["in_features"] * out_f,
-        rf=GLOBAL,
+        rf=(Mix((-1,)),),  # global after a Flatten; pointwise in space on channels-last
     )
 
 

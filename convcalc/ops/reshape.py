@@ -5,6 +5,7 @@ from __future__ import annotations
 from convcalc.errors import ParamError, ShapeError
 from convcalc.ops.base import (
     GLOBAL,
+    regroup,
     LayerType,
     Scale,
     Step,
@@ -27,7 +28,8 @@ def _flatten(b, shape):
     end = norm_dim(b["end_dim"], rank, "end_dim")
     if start > end:
         raise ShapeError(f"start_dim {b['start_dim']} comes after end_dim {b['end_dim']} for a {rank}-d input")
-    return Step((*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:]), rf=GLOBAL)
+    out = (*shape[:start], prod(shape[start:end + 1]), *shape[end + 1:])
+    return Step(out, rf=(regroup(shape, out),))
 
 
 def _unflatten(b, shape):
@@ -48,7 +50,8 @@ def _unflatten(b, shape):
             f"unflattened_size {sizes} multiplies to {known}, but dimension {dim} of "
             f"{list(shape)} has {total}"
         )
-    return Step((*shape[:dim], *sizes, *shape[dim + 1:]))
+    out = (*shape[:dim], *sizes, *shape[dim + 1:])
+    return Step(out, rf=(regroup(shape, out),))
 
 
 def _pixel_shuffle(b, shape):

@@ -252,7 +252,8 @@ def parse_item(source: str):
     """An item string -> (assigned names or None, expression node).
 
     ``Conv2d(1, 6, 5)``, ``h = x + y`` and ``a, b = chunk(2, dim=1)`` read as in a
-    ``forward``; ``_`` discards a value."""
+    ``forward``; ``_`` discards a value. ``self.attn = MultiheadAttention(...)`` declares a
+    module, as ``__init__`` does: the assigned names are then the string ``"self.attn"``."""
     if len(source) > MAX_SOURCE:
         raise SpecError(f"layer is too long ({len(source)} characters, at most {MAX_SOURCE})")
     try:
@@ -267,6 +268,9 @@ def parse_item(source: str):
     if len(statement.targets) != 1:
         raise SpecError(f"{source!r}: assign to one name, or to a tuple of names")
     target = statement.targets[0]
+    if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+            and target.value.id == "self"):
+        return f"self.{target.attr}", statement.value  # a declaration, as in __init__
     elements = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
     if not elements or not all(isinstance(e, ast.Name) for e in elements):
         raise SpecError(f"{source!r}: assign to one name, or to a tuple of names")

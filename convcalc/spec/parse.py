@@ -37,7 +37,7 @@ TOP_KEYS = ("name", "input", "inputs", "outputs", "layers", "blocks", "descripti
 class Item:
     """One entry of a layers list, not yet evaluated (block parameters are bound at run time)."""
 
-    kind: str  # "call" (a layer, block or function), "expr", "repeat", "concat", "add", "sequential"
+    kind: str  # "call" (a layer, block or function), "expr", "declare", "repeat", "concat", "add", "sequential"
     line: int
     target: str = ""  # layer or block name, for "call"
     args: list = field(default_factory=list)  # values or ast nodes
@@ -306,6 +306,12 @@ def _string_item(text, source, line) -> Item:
         if text.count("(") != text.count(")"):
             hint = "inside a YAML [flow list], quote calls that contain commas: ['Conv2d(1, 6, 5)']"
         raise SpecError(f"{source}:{line}: {e}", fix=hint) from None
+    if isinstance(bind, str):  # self.attn = MultiheadAttention(...): declared, called later
+        if found is None or not found[0][:1].isupper():
+            raise SpecError(f"{source}:{line}: {bind} = ...: a module is declared with its "
+                            "constructor, like self.attn = MultiheadAttention(768, 12)")
+        target, args, kwargs = found
+        return Item("declare", line, target, args, kwargs, name=bind.removeprefix("self."))
     if found is None:
         return Item("expr", line, node=node, bind=bind)
     target, args, kwargs = found

@@ -24,10 +24,26 @@ def spec_text(call: str, shapes) -> str:
     return f"inputs:\n{inputs}\nlayers:\n  - {json.dumps('out = ' + call)}\noutputs: [out]\n"
 
 
+def torchvision():
+    """torchvision, for its functions' examples (skipped where it is not installed)."""
+    from convcalc.backend.tvcompat import import_torchvision
+
+    found = import_torchvision()
+    if found is None:
+        pytest.skip("torchvision is not installed")
+    return found
+
+
 def torch_shapes(call: str, shapes):
     env = {NAMES[i]: torch.zeros(s) for i, s in enumerate(shapes)}
+    if call.startswith("center_crop("):  # a spec calls torchvision.transforms.v2's by its name
+        torchvision()
+        from torchvision.transforms.v2.functional import center_crop
+
+        env["center_crop"] = center_crop
     try:
-        out = eval(call, {"torch": torch, "F": F, **env})  # noqa: S307 - the registry's own examples
+        out = eval(call, {"torch": torch, "F": F, **env,
+                           **({"torchvision": torchvision()} if "torchvision." in call else {})})  # noqa: S307 - the registry's own examples
     except (RuntimeError, ValueError, IndexError, TypeError) as e:
         return e
     return [tuple(o.shape) for o in (out if isinstance(out, (tuple, list)) else [out])]

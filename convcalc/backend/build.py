@@ -57,7 +57,7 @@ def build(report: Report):
                             module.register_buffer(_attribute(entry.path[-1]), tensor)
                         layers[entry.index] = (module, _attribute(entry.path[-1]))
                     elif entry.module:
-                        layer = getattr(nn, entry.type)(**entry.args)
+                        layer = layer_class(torch, entry.rule, entry.type)(**entry.args)
                         module.add_module(_attribute(entry.path[-1]), layer)
                         layers[entry.index] = layer
 
@@ -90,6 +90,12 @@ def build(report: Report):
             return outs[0] if len(outs) == 1 else tuple(outs)
 
     return Network()
+
+
+def layer_class(torch, rule, name: str):
+    """A layer's class: torch.nn's, or the one its ``source`` defines (torchvision's layers)."""
+    source = getattr(rule, "source", "")
+    return functions.compiled(torch, source)[name] if source else getattr(torch.nn, name)
 
 
 def _count(layer) -> int:
@@ -142,7 +148,8 @@ def _run(model, inputs, on_op):
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model(*inputs, on_op=on_op)
-    except (RuntimeError, ValueError, TypeError, NotImplementedError, IndexError) as e:
+    except (RuntimeError, ValueError, TypeError, NotImplementedError, IndexError,
+            AssertionError) as e:  # MultiheadAttention and Embedding refuse by assertions
         return e
     return None
 

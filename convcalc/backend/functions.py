@@ -14,11 +14,34 @@ from convcalc.ops.function import OPERAND, TENSOR, TENSORS, VARARGS
 
 # name -> (how torch runs it, how code writes it): "torch" torch.name(kw), "F"
 # torch.nn.functional.name(kw), "method" input.name(*varargs, kw), "getitem" input[index],
-# "operator:+" input + other
+# "operator:+" input + other, "positional" torch.name(*args) (overloads that refuse keywords),
+# "index" torch.name(kw) with the list ``index`` as a long tensor on input's device
+# "torchvision" torchvision.ops.name(kw) where torchvision is installed, else the function's
+# own ``source`` (which exported files define, and call as name(kw)); "args" torch.name(*args)
+# with a list of tensors spread and trailing defaults dropped (einsum(eq, x, y), max(x, 1))
 CALLS: dict[str, str] = {
     "add": "operator:+", "sub": "operator:-", "mul": "operator:*", "div": "torch",
     "matmul": "operator:@", "getitem": "getitem",
+    "view": "method", "expand": "method", "contiguous": "method", "reshape_as": "method",
+    "view_as": "method", "expand_as": "method", "tensor_split": "positional", "index_select": "index",
+    "stochastic_depth": "torchvision",
+    # ops/reduce.py, nonlinear.py, linalg.py, resize.py
+    "mean": "args", "sum": "args", "max": "args", "min": "args", "softmax": "F", "log_softmax": "F",
+    "relu": "F", "relu6": "F", "gelu": "F", "silu": "F", "hardswish": "F", "hardsigmoid": "F",
+    "leaky_relu": "F", "elu": "F", "mish": "F", "dropout": "F", "layer_norm": "F",
+    "linear": "F", "einsum": "args", "interpolate": "F", "pad": "F", "center_crop": "torchvision",
+    "pixel_shuffle": "F", "pixel_unshuffle": "F", "adaptive_avg_pool1d": "F",
+    "adaptive_avg_pool2d": "F", "adaptive_avg_pool3d": "F", "adaptive_max_pool2d": "F",
+    "avg_pool2d": "F", "max_pool2d": "F",
+    # ops/swin.py: torchvision.models.swin_transformer's, not in torchvision.ops: their source
+    "_patch_merging_pad": "torchvision", "_get_relative_position_bias": "torchvision",
+    "shifted_window_attention": "torchvision",
+    # ops/mvit.py: run from TORCHVISION_MODULES where torchvision is installed, else their source
+    "_add_rel_pos": "torchvision", "_add_shortcut": "torchvision",
 }
+# the module of a "torchvision" function that is not in torchvision.ops
+TORCHVISION_MODULES = {"_add_rel_pos": "torchvision.models.video.mvit",
+                       "_add_shortcut": "torchvision.models.video.mvit"}
 OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "@": operator.matmul}
 
 
@@ -48,10 +71,67 @@ def run(torch, ftype, bound: dict, values: dict):
         return args[first][args["index"]]
     if how == "method":
         rest = [a for p in ftype.signature[1:] if p.kind == VARARGS for a in args[p.name]]
+        if not rest and any(p.kind == VARARGS for p in ftype.signature):
+            rest = [()]  # x.view(()): no sizes at all
         kw = {p.name: args[p.name] for p in ftype.signature[1:] if p.kind != VARARGS}
         return getattr(args[first], ftype.name)(*rest, **kw)
+    if how == "positional":
+        return getattr(torch, ftype.name)(*(args[p.name] for p in ftype.signature))
+    if how == "torchvision":
+        return _torchvision_function(torch, ftype)(**args)
+    if how == "args":
+        return getattr(torch, ftype.name)(*_spread(ftype, bound, args))
+    if how == "index":
+        args["index"] = torch.tensor(args["index"], dtype=torch.long, device=args[first].device)
+    # a None left at its default is omitted: some overloads refuse it (torch.squeeze(dim=None))
+    args = {p.name: args[p.name] for p in ftype.signature
+            if not (args[p.name] is None and p.default is None)}
     namespace = torch.nn.functional if how == "F" else torch
     return getattr(namespace, ftype.name)(**args)
+
+
+_COMPILED: dict = {}  # source -> the namespace it defines
+
+
+def compiled(torch, source: str) -> dict:
+    """What a layer's or function's ``source`` defines, run once with torch, nn and F."""
+    found = _COMPILED.get(source)
+    if found is None:
+        found = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional,
+                 "__name__": "convcalc_sources"}
+        exec(compile(source, "<convcalc source>", "exec"), found)  # noqa: S102 - our own code
+        _COMPILED[source] = found
+    return found
+
+
+def _torchvision_function(torch, ftype):
+    """torchvision.ops' function ``ftype.name`` (or TORCHVISION_MODULES' one); without
+    torchvision, our equivalent."""
+    from convcalc.backend.tvcompat import import_torchvision
+
+    torchvision = import_torchvision()
+    module = TORCHVISION_MODULES.get(ftype.name)
+    if module is not None and torchvision is not None:
+        import importlib
+
+        return getattr(importlib.import_module(module), ftype.name)
+    found = getattr(getattr(torchvision, "ops", None), ftype.name, None)
+    return found if found is not None else compiled(torch, ftype.source)[ftype.name]
+
+
+def _spread(ftype, bound: dict, values: dict) -> list:
+    """``values`` in signature order, a list of tensors spread, the trailing arguments left
+    at their defaults dropped (torch.max(x) and torch.max(x, dim) are two overloads)."""
+    kept = list(ftype.signature)
+    while kept and kept[-1].kind not in (TENSOR, TENSORS) and bound[kept[-1].name] is kept[-1].default:
+        kept.pop()
+    out = []
+    for p in kept:
+        if p.kind == TENSORS:
+            out.extend(values[p.name])
+        else:
+            out.append(values[p.name])
+    return out
 
 
 def arguments(call: dict, values: dict) -> dict:
@@ -83,11 +163,25 @@ def code(ftype, bound: dict, local: dict) -> str:
     if how == "getitem":
         return f"{text(first)}[{_index(bound['index'], local)}]"
     if how == "method":
-        rest = [text(p) if p.kind != VARARGS else ", ".join(map(_literal, bound[p.name]))
+        rest = [text(p) if p.kind != VARARGS else ", ".join(map(_literal, bound[p.name])) or "()"
                 for p in ftype.signature[1:] if p.kind == VARARGS]
         kw = [f"{p.name}={text(p)}" for p in ftype.signature[1:]
               if p.kind != VARARGS and bound[p.name] != p.default]
         return f"{text(first)}.{ftype.name}({', '.join([r for r in rest if r] + kw)})"
+    if how == "positional":
+        return f"torch.{ftype.name}({', '.join(text(p) for p in ftype.signature)})"
+    if how == "args":
+        texts = {p.name: [local[v.name] for v in bound[p.name]] if p.kind == TENSORS else text(p)
+                 for p in ftype.signature}
+        return f"torch.{ftype.name}({', '.join(_spread(ftype, bound, texts))})"
+    if how == "torchvision":  # the exported file defines it from ftype.source
+        parts = [f"{p.name}={text(p)}" for p in ftype.signature
+                 if p.kind in (TENSOR, TENSORS) or bound[p.name] != p.default]
+        return f"{ftype.name}({', '.join(parts)})"
+    if how == "index":
+        index = f"torch.tensor({_literal(bound['index'])}, dtype=torch.long, device={text(first)}.device)"
+        parts = [f"{p.name}={index if p.name == 'index' else text(p)}" for p in ftype.signature]
+        return f"torch.{ftype.name}({', '.join(parts)})"
     namespace = "F" if how == "F" else "torch"
     parts = [f"{p.name}={text(p)}" for p in ftype.signature
              if p.kind in (TENSOR, TENSORS) or bound[p.name] != p.default]
@@ -101,6 +195,8 @@ def _literal(value) -> str:
 
 
 def _index(index, local) -> str:
+    if index == ():
+        return "()"
     parts = index if isinstance(index, tuple) else (index,)
 
     def one(p):

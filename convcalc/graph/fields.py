@@ -100,9 +100,28 @@ def receptive_fields(graph: Graph) -> tuple[dict, set]:
             field = fields[op.inputs[0]]
         elif not op.inputs:  # a learned tensor: no input pixel reaches it
             field = Field()
+        elif _broadcasts_a_summary(op, fields, graph.shapes):
+            field = GLOBAL_FIELD
         else:
             field, off = merge_fields([fields[v] for v in op.inputs])
             if off:
                 misaligned.add(op.index)
-        fields[op.outputs[0]] = field.apply(op.step.rf)
+        field = field.apply(op.step.rf)
+        for out in op.outputs:  # further outputs (MaxPool's indices) see what the first sees
+            fields[out] = field
     return fields, misaligned
+
+
+def _broadcasts_a_summary(op, fields, shapes) -> bool:
+    """Whether an input with a field is broadcast over the field's axes (a squeeze-and-
+    excitation gate [N, C, 1, 1] times [N, C, H, W]): every output position then depends on
+    all of that input's field, which spans the map, so the output's field is global."""
+    out = shapes[op.outputs[0]]
+    for v in op.inputs:
+        field, shape = fields[v], shapes[v]
+        if field.is_global or not field.size or shape is None:
+            continue
+        for d in field.dims:
+            if -d <= len(shape) and -d <= len(out) and shape[d] == 1 and out[d] != 1:
+                return True
+    return False

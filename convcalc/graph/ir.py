@@ -32,6 +32,7 @@ class Scope:
     entries: list = field(default_factory=list)
     chain: tuple = ()  # ((path, label), ...) of this scope and its ancestors, outermost first
     declared: dict = field(default_factory=dict)  # self.attn = ...: name -> (layer, args, kwargs)
+    outputs: tuple = ()  # the network's outputs, on the root group
 
     @property
     def input(self) -> str:

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 
 from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, SpecError
 from convcalc.graph.ir import INPUT, Graph, Op, Scope
 from convcalc.graph.trace import LEARNED, SelfRef, Tracer, TensorRef
 from convcalc.ops import REGISTRY, lookup
+from convcalc.ops.base import REQUIRED as NO_DEFAULT
 from convcalc.ops.merge import MERGES
 from convcalc.spec import expr
 from convcalc.spec.parse import REQUIRED, Expr, Item, Spec
@@ -54,11 +56,12 @@ def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
     env["self"] = SelfRef(lowering, root)
     with symbolic.collecting() as assumptions:
         root.output = lowering.items(spec.layers, root.input, env, root, _Names())
-    outputs = [root.output]
+    named = [("output", root.output)]
     if spec.outputs:
-        outputs = [lowering.output(name, env) for name in spec.outputs]
-    return Graph(spec.name, spec.source, shapes, outputs, lowering.ops, lowering.shapes, root,
-                 assumptions=assumptions, output_names=list(spec.outputs or ["output"]),
+        named = [pair for name in spec.outputs for pair in lowering.output(name, env)]
+    root.outputs = tuple(v for _, v in named)
+    return Graph(spec.name, spec.source, shapes, list(root.outputs), lowering.ops, lowering.shapes,
+                 root, assumptions=assumptions, output_names=[n for n, _ in named],
                  dtypes={k: v for k, v in spec.dtypes.items() if k in shapes})
 
 
@@ -231,12 +234,25 @@ class _Lowering(Tracer):
             raise self.located(item, path, item.target, e) from None
         args = [self.resolve(item, a, env, path) for a in item.args]
         kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        call = None
         try:
             bound, step = self.rule(layer_type, args, kwargs, self.shapes[value])
+            if layer_type.forward:  # a module of several inputs, called on the running value alone
+                needed = [p.name for p in layer_type.forward if p.default is NO_DEFAULT]
+                if needed:
+                    raise SpecError(
+                        f"{layer_type.name} takes {', '.join(needed)} besides its input",
+                        fix=f"call it on values: y = {layer_type.name}(...)(x, {', '.join(needed)})")
+                call, step = self.forward_call(layer_type, bound, self.ref(value), [], {})
+            if len(step.outs) > 1:
+                raise SpecError(
+                    f"{layer_type.name} returns {len(step.outs)} values here, which the next "
+                    "item of a sequence cannot take",
+                    fix=f"assign them, as in y, indices = {layer_type.name}(...)(x)")
         except ConvcalcError as e:
             raise self.located(item, path, item.target, e) from None
         return self.emit(layer_type.name, layer_type, bound, (value,), path, scope, item.line,
-                         step, True)
+                         step, True, call)
 
     def declare(self, item, env, scope, names) -> None:
         """``self.attn = MultiheadAttention(...)``: a module of this group, built when the
@@ -346,7 +362,12 @@ class _Lowering(Tracer):
         if getattr(error, "path", None) is not None:
             return error
         name = ".".join(path)
-        where = name if path and path[-1] == type_name else f"layer {name} {type_name}"
+        if not path:
+            where = type_name
+        elif path[-1] == type_name:
+            where = name
+        else:
+            where = f"layer {name} {type_name}"
         located = type(error)(f"{self.source}:{item.line}: {where}: {error.message}", fix=error.fix)
         located.path = name
         located.layer_type = type_name
@@ -354,12 +375,17 @@ class _Lowering(Tracer):
 
 
 def _template(name: str, env: dict, source: str, line: int) -> str:
-    """``encoder_layer_{i}``: a name with the values of loop variables and parameters."""
-    values = {k: v for k, v in env.items() if isinstance(v, (int, str))}
-    try:
-        return name.format_map(values)
-    except (KeyError, ValueError, IndexError, AttributeError) as e:
-        raise SpecError(f"{source}:{line}: name {name!r}: cannot fill in {e}") from None
+    """``encoder_layer_{i}``, ``denselayer{i + 1}``: a name with the values of expressions
+    over loop variables and parameters."""
+    values = {k: v for k, v in env.items() if isinstance(v, (int, str)) and not isinstance(v, bool)}
+
+    def fill(match):
+        try:
+            return str(expr.evaluate(expr.parse(match.group(1), "name"), values))
+        except SpecError as e:
+            raise SpecError(f"{source}:{line}: name {name!r}: {e.message}") from None
+
+    return re.sub(r"\{([^{}]*)\}", fill, name)
 
 
 def _bind_block(block, args, kwargs, where) -> dict:

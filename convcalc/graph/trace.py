@@ -51,7 +51,7 @@ class Tracer:
         1)`` acts on the running value); its result becomes the running value."""
         previous, self.here = self.here, (item, scope, names)
         try:
-            if item.kind == "expr":  # _ is the running value
+            if item.kind == "expr" or item.target in env or item.target == "_":  # _: the running value
                 result = expr.evaluate(item.node, {**env, "_": self.ref(value)}, self)
             else:
                 result = self.call_by_name(item, value, env, scope.path)
@@ -74,6 +74,7 @@ class Tracer:
         return first.name if isinstance(first, TensorRef) else value
 
     def call_by_name(self, item, value: str, env: dict, path):
+        env = {**env, "_": self.ref(value)} if "_" not in env else env  # cat([_, skip], dim=1)
         args = [self.resolve(item, a, env, path, traced=True) for a in item.args]
         kwargs = {k: self.resolve(item, v, env, path, traced=True) for k, v in item.kwargs.items()}
         if item.target in LEARNED:
@@ -112,11 +113,13 @@ class Tracer:
                 f"in: {item.inputs[0]!r} is not a value" + _known_values(env)))
         return found.name
 
-    def output(self, name: str, env: dict) -> str:
+    def output(self, name: str, env: dict) -> list:
+        """The values an ``outputs:`` name stands for: one, or each of a tuple's (chunk)."""
         found = env.get(name)
-        if not isinstance(found, TensorRef):
+        parts = found if isinstance(found, (tuple, list)) else [found]
+        if not parts or not all(isinstance(p, TensorRef) for p in parts):
             raise SpecError(f"{self.source}: outputs: {name!r} is not a value" + _known_values(env))
-        return found.name
+        return [(name if len(parts) == 1 else f"{name}[{i}]", p.name) for i, p in enumerate(parts)]
 
     # expr's hooks ----------------------------------------------------------------------
 
@@ -194,8 +197,7 @@ class Tracer:
         elif len(inputs) > 1 or forward:
             raise SpecError(f"{layer_type.name} takes one input, got {len(inputs)}"
                             + (f" and {', '.join(forward)}" if forward else ""))
-        names = (first.name, *(t.name for t in _forward_type(layer_type).tensors(call or {}))) \
-            if call else (first.name,)
+        names = _input_names(layer_type, first, call)
         return self.emit_here(layer_type.name, layer_type, bound, names, step, module=True, call=call,
                               at=at)
 
@@ -220,7 +222,7 @@ class Tracer:
         elif len(inputs) > 1 or kwargs:
             raise SpecError(f"{layer_type.name} takes one input, got {len(inputs)}")
         step = replace(step, params=0)
-        names = (first.name, *(t.name for t in _forward_type(layer_type).tensors(call))) if call else (first.name,)
+        names = _input_names(layer_type, first, call)
         return self.emit_here(op.type, layer_type, op.args, names, step, module=True, call=call,
                               reuse=op)
 
@@ -264,6 +266,14 @@ class Tracer:
 
 
 _FORWARD_TYPES: dict = {}
+
+
+def _input_names(layer_type, first, call) -> tuple:
+    """A module call's input values: the running one, then the tensors of its forward
+    arguments (MultiheadAttention's key, value and masks), in its forward's order."""
+    if not call:
+        return (first.name,)
+    return tuple(t.name for t in _forward_type(layer_type).tensors({"input": first, **call}))
 
 
 def _forward_type(layer_type) -> FunctionType:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from convcalc.errors import ParamError, ShapeError, SpecError
 from convcalc.engine.params import fmt_dims
-from convcalc.engine.symbolic import is_symbolic, unequal, violated
+from convcalc.engine.symbolic import any_symbolic, is_symbolic, unequal, violated
 
 
 class _Required:
@@ -126,6 +126,15 @@ class LayerType:
     # the bound forward arguments, tensors as shapes
     forward: tuple = ()
     apply_call: Callable | None = None
+    # the example's further forward arguments, as Python over the example input ``x`` and
+    # ``torch`` ("x, x, need_weights=False"), and the example input's dtype (Embedding's
+    # indices are int64)
+    example_forward: str = ""
+    example_dtype: str = "float32"
+    # a layer that is not in torch.nn (torchvision's StochasticDepth): a self-contained
+    # class definition named as the layer, run with torch, nn and F in scope; build
+    # constructs it from here and export writes it into the generated file
+    source: str = ""
     arg_names: frozenset = field(init=False)
 
     def __post_init__(self):
@@ -201,6 +210,15 @@ def _short(name, value) -> str:
 
 
 # Shared checks -----------------------------------------------------------------------
+
+
+def drops_pixels(in_sp, out_sp, stride) -> bool:
+    """A strided layer is exact when it divides its input exactly, ``in == out × s``: the
+    sizes that a decoder upsampling by ``s`` can restore. Otherwise it drops (or pads in)
+    pixels that no ×s upsampling gives back."""
+    if any_symbolic(in_sp):
+        return False  # exactness is a question for numeric sizes (convcalc net --valid-inputs)
+    return any(s > 1 and i != o * s for i, o, s in zip(in_sp, out_sp, stride))
 
 
 def rank_error(layer: str, shape: Shape, allowed: Sequence[int], what: str = "") -> ShapeError:

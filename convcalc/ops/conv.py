@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from convcalc.engine import formulas
 from convcalc.engine import shapes
-from convcalc.errors import ParamError, ShapeError, SpecError
+from convcalc.errors import ParamError, ShapeError
 from convcalc.ops.base import (
     GLOBAL,
     Infer,
@@ -16,13 +14,15 @@ from convcalc.ops.base import (
     Window,
     check_bool,
     check_count,
+    drops_pixels,
     prod,
     rank_error,
     signature,
     spatial_channel_dim,
 )
-from convcalc.engine.params import ConvParams, PoolKind, PoolParams, TConvParams, fmt_dims
-from convcalc.engine.symbolic import any_symbolic, unequal, violated
+from convcalc.engine.params import ConvParams, TConvParams, fmt_dims
+from convcalc.engine.symbolic import unequal, violated
+from convcalc.ops import pool
 
 
 def _channels(nd: int, name: str) -> Infer:
@@ -45,30 +45,12 @@ def _groups(b: dict) -> int:
     return groups
 
 
-def _drops(in_sp, out_sp, stride) -> bool:
-    """A strided layer is exact when it divides its input exactly, ``in == out × s``: the
-    sizes that a decoder upsampling by ``s`` can restore. Otherwise it drops (or pads in)
-    pixels that no ×s upsampling gives back."""
-    if any_symbolic(in_sp):
-        return False  # exactness is a question for numeric sizes (convcalc net --valid-inputs)
-    return any(s > 1 and i != o * s for i, o, s in zip(in_sp, out_sp, stride))
-
-
 def _channels_and_groups(b: dict, shape, nd: int, name: str) -> tuple[int, int]:
     """The checks every (transposed) convolution starts with: rank, groups, bias."""
     cdim = spatial_channel_dim(shape, nd, name)
     groups = _groups(b)
     check_bool(b, "bias")
     return cdim, groups
-
-
-def _no_indices(b: dict) -> None:
-    if b.get("return_indices"):
-        raise SpecError(
-            "return_indices=True makes the layer return (output, indices), "
-            "which a sequential spec cannot pass on",
-            fix="drop return_indices",
-        )
 
 
 def _conv_rule(nd: int):
@@ -86,7 +68,7 @@ def _conv_rule(nd: int):
             params=b["out_channels"] * per_output + (b["out_channels"] if b["bias"] else 0),
             macs=prod(out) * per_output,
             rf=(Window(k_eff, params.stride, tuple(lo for lo, _ in params.padding)),),
-            drops=_drops(shape[cdim + 1:], spatial, params.stride),
+            drops=drops_pixels(shape[cdim + 1:], spatial, params.stride),
         )
 
     return apply
@@ -113,77 +95,6 @@ def _tconv_rule(nd: int):
                 Window(k_eff, (1,) * nd, tuple(k - 1 - p for k, p in zip(k_eff, params.padding))),
             ),
         )
-
-    return apply
-
-
-def _pool_rule(nd: int, kind: PoolKind, name: str):
-    def apply(b, shape):
-        spatial_channel_dim(shape, nd, name)
-        check_bool(b, "ceil_mode")
-        _no_indices(b)
-        divisor = b.get("divisor_override")
-        if divisor is not None and (isinstance(divisor, bool) or not isinstance(divisor, int) or divisor == 0):
-            raise ParamError(f"divisor_override must be a non-zero integer or None, got {divisor!r}")
-        params = PoolParams.create(
-            nd, b["kernel_size"], b["stride"], b.get("padding", 0), b.get("dilation", 1),
-            b["ceil_mode"], kind,
-        )
-        in_sp = shape[len(shape) - nd:]
-        spatial = shapes.pool_shape(in_sp, params)
-        k_eff = tuple(map(formulas.effective_kernel, params.kernel_size, params.dilation))
-        return Step(
-            (*shape[: len(shape) - nd], *spatial),
-            rf=(Window(k_eff, params.stride, params.padding),),
-            drops=_drops(in_sp, spatial, params.stride),
-        )
-
-    return apply
-
-
-def _adaptive_rule(nd: int, name: str):
-    def apply(b, shape):
-        spatial_channel_dim(shape, nd, name)
-        _no_indices(b)
-        size = b["output_size"]
-        if isinstance(size, list):
-            size = tuple(size)
-        in_sp = shape[len(shape) - nd:]
-        spatial = shapes.adaptive_pool_shape(in_sp, size)
-        return Step((*shape[: len(shape) - nd], *spatial), rf=_adaptive_rf(in_sp, spatial))
-
-    return apply
-
-
-def _adaptive_rf(in_sp, out_sp):
-    """Adaptive pooling's bins: exact windows when the sizes divide, else the largest bin."""
-    if any_symbolic(in_sp) or any(o == 0 for o in out_sp):
-        return GLOBAL
-    kernels, strides = [], []
-    for i, o in zip(in_sp, out_sp, strict=True):
-        if i % o == 0:
-            kernels.append(i // o)
-            strides.append(i // o)
-        else:
-            # bin j spans [floor(j·i/o), ceil((j+1)·i/o)); the largest is at most ceil(i/o) + 1
-            kernels.append(-(-i // o) + 1)
-            strides.append(Fraction(i, o))
-    return (Window(tuple(kernels), tuple(strides), (0,) * len(in_sp)),)
-
-
-def _lppool_rule(nd: int, name: str):
-    pool = _pool_rule(nd, PoolKind.AVG, name)
-
-    def apply(b, shape):
-        if nd == 1 and isinstance(b["kernel_size"], (list, tuple)):
-            raise ParamError(
-                f"kernel_size must be an integer for LPPool1d, got {b['kernel_size']!r} "
-                "(PyTorch multiplies by it and fails on a sequence)"
-            )
-        norm = b["norm_type"]
-        if isinstance(norm, bool) or not isinstance(norm, (int, float)):
-            raise ParamError(f"norm_type must be a number, got {norm!r}")
-        return pool({**b, "padding": 0}, shape)
 
     return apply
 
@@ -261,63 +172,9 @@ def _conv_family():
         )
 
 
-def _pool_family():
-    for nd in (1, 2, 3):
-        ex_in = (1, 3, *([28] * nd if nd < 3 else [8] * 3))
-        yield LayerType(
-            f"MaxPool{nd}d",
-            signature("kernel_size", ("stride", None), ("padding", 0), ("dilation", 1),
-                      ("return_indices", False), ("ceil_mode", False)),
-            _pool_rule(nd, PoolKind.MAX, f"MaxPool{nd}d"),
-            family="pooling",
-            example=f"MaxPool{nd}d(3, stride=2, padding=1, ceil_mode=True)",
-            example_input=ex_in,
-            summary=("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
-            doc="Max pooling; stride defaults to kernel_size; padding at most kernel_size // 2.",
-        )
-        avg_sig = ["kernel_size", ("stride", None), ("padding", 0), ("ceil_mode", False),
-                   ("count_include_pad", True)]
-        if nd > 1:
-            avg_sig.append(("divisor_override", None))
-        yield LayerType(
-            f"AvgPool{nd}d",
-            signature(*avg_sig),
-            _pool_rule(nd, PoolKind.AVG, f"AvgPool{nd}d"),
-            family="pooling",
-            example=f"AvgPool{nd}d(3, stride=2, padding=1, ceil_mode=True)",
-            example_input=ex_in,
-            summary=("kernel_size", "stride", "padding", "ceil_mode"),
-            doc="Average pooling (no dilation)."
-            + (" AvgPool3d also needs the unpadded input to be at least the kernel." if nd == 3 else ""),
-        )
-        yield LayerType(
-            f"LPPool{nd}d",
-            signature("norm_type", "kernel_size", ("stride", None), ("ceil_mode", False)),
-            _lppool_rule(nd, f"LPPool{nd}d"),
-            family="pooling",
-            example=f"LPPool{nd}d(2, 3, stride=2)",
-            example_input=ex_in,
-            summary=("norm_type", "kernel_size", "stride", "ceil_mode"),
-            doc="Power-average pooling: average pooling's shape rules, no padding.",
-        )
-        for kind in ("Avg", "Max"):
-            sig = ["output_size"] + ([("return_indices", False)] if kind == "Max" else [])
-            yield LayerType(
-                f"Adaptive{kind}Pool{nd}d",
-                signature(*sig),
-                _adaptive_rule(nd, f"Adaptive{kind}Pool{nd}d"),
-                family="pooling",
-                example=f"Adaptive{kind}Pool{nd}d({', '.join(['5'] * nd) if nd == 1 else '(' + ', '.join(['5'] * nd) + ')'})",
-                example_input=ex_in,
-                summary=("output_size",),
-                doc="Output size as given (None elements keep the input size, 2-d/3-d only); "
-                "may exceed the input; 0 gives an empty tensor.",
-            )
-
-
 LAYERS = [
     *_conv_family(),
-    *_pool_family(),
+    *pool.LAYERS,
     LayerType(
         "Unfold",
         signature("kernel_size", ("dilation", 1), ("padding", 0), ("stride", 1)),

@@ -66,6 +66,9 @@ class FunctionType:
     examples: tuple = ()  # ((call, input shapes), ...), checked against torch by the tests
     method: bool = True  # also a tensor method: x.name(...)
     summary: tuple = ()  # the arguments shown in a table's type column (default: all non-tensors)
+    # a function that is not torch's (torchvision.ops.stochastic_depth): its self-contained
+    # definition, run with torch, nn and F in scope, written into exported files
+    source: str = ""
     arg_names: frozenset = field(init=False)
 
     def __post_init__(self):

@@ -8,7 +8,7 @@ from convcalc.engine.params import fmt_dims
 from convcalc.engine.symbolic import any_symbolic, violated
 
 
-def _pad_rule(nd, mode, name):
+def pad_rule(nd, mode, name):
     def apply(b, shape):
         pad = b["padding"]
         pads = [pad] * (2 * nd) if isinstance(pad, int) and not isinstance(pad, bool) else as_list(pad)
@@ -100,7 +100,7 @@ def _padding_family():
             yield LayerType(
                 name,
                 signature(*sig),
-                _pad_rule(nd, mode, name),
+                pad_rule(nd, mode, name),
                 family="padding",
                 example=f"{name}({', '.join(['(1, 2' + ', 0, 1' * (nd - 1) + ')'] + (['0.5'] if prefix == 'Constant' else []))})",
                 example_input=ex_in,

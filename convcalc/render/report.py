@@ -15,9 +15,12 @@ from convcalc.graph.report import DTYPE_BYTES, Report, Row
 from convcalc.engine.symbolic import is_symbolic, pretty
 
 CONVENTIONS = {
-    "macs": "multiply-accumulates of conv/linear weights only; bias, normalisation, "
-    "activations and pooling excluded (torchvision's GFLOPS convention); FLOPs = 2 x MACs",
-    "params": "trainable parameters; BatchNorm running statistics are buffers, not parameters",
+    "macs": "multiply-accumulates of conv/linear weights and of matmuls (matmul m*n*k per "
+    "batch element, einsum by its contraction, attention both products and its projections); "
+    "bias, normalisation, activations, pooling, elementwise and shape operations excluded "
+    "(torchvision's GFLOPS convention); FLOPs = 2 x MACs",
+    "params": "trainable parameters, learned tensors included; buffers (BatchNorm running "
+    "statistics, index tables) are not parameters",
     "receptive_field": "size and jump per spatial axis (Araujo et al., Distill 2019); "
     "over branches the largest",
     "memory": f"estimates, not measurements: activation_bytes = sum of every layer's output "
@@ -165,8 +168,9 @@ def totals_lines(report: Report) -> list[str]:
         f"Total MACs: {_count(t['macs'])}{gmacs}",
         f"Activation memory (estimate): {_mib(t['activation_bytes'])}; "
         f"parameter memory (estimate): {_mib(t['param_bytes'])}",
-        "MACs: conv/linear weight multiply-accumulates only (bias, norms, activations, pooling "
-        "excluded). Params exclude BN buffers. Memory: outputs x 4 B and params x 4 B (float32).",
+        "MACs: conv/linear weights and matmul/attention products (bias, norms, activations, "
+        "pooling, elementwise and shape ops excluded). Params exclude buffers (BN statistics). "
+        "Memory: outputs x 4 B and params x 4 B (float32).",
     ]
     if report.assumptions:
         lines.append("Assuming (symbolic sizes): " + "; ".join(

@@ -111,6 +111,10 @@ def _eval(node, env, tracer=None):
         container, index = _eval(node.value, env, tracer), _eval(node.slice, env, tracer)
         if isinstance(container, TensorLike):
             return tracer.subscript(container, index, node)
+        if isinstance(container, (list, tuple)) and isinstance(index, slice) and all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool))
+                for v in (index.start, index.stop, index.step)) and index.step != 0:
+            return container[index]  # x.shape[-2:]
         if not isinstance(container, (list, tuple)) or isinstance(index, bool) or not isinstance(index, int):
             raise SpecError(f"{ast.unparse(node)!r}: only a list or tuple can be indexed, by an integer")
         if not -len(container) <= index < len(container):
@@ -237,7 +241,8 @@ def _known(env) -> str:
 
 
 PREFIXES = ("torch.nn.functional.", "torch.nn.", "torch.", "nn.functional.", "nn.", "F.",
-            "torchvision.ops.misc.", "torchvision.ops.", "torchvision.models.")
+            "torchvision.ops.misc.", "torchvision.ops.", "torchvision.models.swin_transformer.",
+            "torchvision.models.video.mvit.", "torchvision.models.")
 
 
 def strip_prefix(name: str) -> str:

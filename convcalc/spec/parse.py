@@ -316,7 +316,7 @@ def _string_item(text, source, line) -> Item:
         return Item("expr", line, node=node, bind=bind)
     target, args, kwargs = found
     qualified = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-    return Item("call", line, target, args, kwargs, bind=bind, qualified=qualified)
+    return Item("call", line, target, args, kwargs, bind=bind, qualified=qualified, node=node)
 
 
 def _value(v, source, line):

@@ -1,6 +1,6 @@
-"""Resampling, padding and pooling functions (ops/resize.py) against real torch, and
-center_crop against torchvision: over every parameter, valid and invalid values, the same
-output shapes or both refuse."""
+"""Resampling, padding and pooling functions (ops/resize.py, ops/pool_functions.py) against
+real torch, and center_crop against torchvision: over every parameter, valid and invalid
+values, the same output shapes or both refuse; symbolic sizes evaluate to the numeric ones."""
 
 import pytest
 from hypothesis import given, settings, strategies as st

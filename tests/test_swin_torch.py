@@ -422,6 +422,18 @@ def test_swin_t_macs_are_torchs_count_at_other_sizes(swin):
         assert zoo_report("tv-swin_t", size).totals["macs"] == macs_of(lambda: model(x)), size
 
 
+def test_swin_t_built_at_another_size_computes_torchvisions(swin):
+    """The spec's network with torchvision's weights, on a map that is no multiple of the
+    windows (padded, shifted and masked in every stage but the last)."""
+    torch.manual_seed(0)
+    reference = swin.swin_t().eval()
+    built = build.build(zoo_report("tv-swin_t", (1, 3, 100, 60))).eval()
+    built.load_state_dict(reference.state_dict(), strict=True)
+    x = torch.randn(1, 3, 100, 60, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(built(x), reference(x), rtol=0, atol=1e-4)
+
+
 def test_swin_t_receptive_field_grows_with_the_windows():
     rows = {".".join(r.path): r for r in zoo_report("tv-swin_t").rows}
     # 4x4 patches, then each 7x7 window attention reaches 6 patches either side

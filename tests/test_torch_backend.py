@@ -96,9 +96,10 @@ def test_export_round_trips_every_zoo_spec(name, tmp_path):
     with torch.no_grad():
         out = model(torch.zeros(module["INPUT_SHAPE"]))
     assert tuple(out.shape) == report.output_shape
-    leaves = [type(m).__name__ for m in model.modules()
-              if not list(m.children()) and type(m).__name__ != "Identity"]
-    assert leaves == [r.type for r in report.layers if r.type != "Identity"]
+    named = dict(model.named_modules())
+    for op in report.graph.ops:  # every module sits at its path, of its type
+        if op.module and op.reuses is None and op.type not in ("Parameter", "Buffer"):
+            assert type(named[".".join(op.path)]).__name__ == op.type
 
 
 def test_exported_file_checks_itself(tmp_path):

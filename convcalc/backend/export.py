@@ -149,7 +149,7 @@ def _is_chain(scope: Scope) -> bool:
                 return False
             current = entry.outputs[0]
         else:
-            if entry.input != current:
+            if entry.inputs != (current,):
                 return False
             current = entry.output
     return current == scope.output and len(scope.outputs) <= 1
@@ -201,7 +201,9 @@ def _arguments(scope: Scope) -> list:
     """The forward's parameter names: x, or the block's own input names."""
     if len(scope.inputs) == 1:
         return ["x"]
-    return [re.sub(r"\W", "_", v.rsplit(".", 1)[-1]) or f"x{i}" for i, v in enumerate(scope.inputs)]
+    names = scope.input_names or tuple(f"x{i}" for i in range(len(scope.inputs)))
+    return [n if n.isidentifier() and not keyword.iskeyword(n) and n not in RESERVED - {"x"}
+            else f"x{i}" for i, n in enumerate(names)]
 
 
 def _list(items, indent) -> str:

@@ -20,7 +20,6 @@ _library = None  # kept alive: dropping a torch.library.Library removes its defi
 
 def import_torchvision():
     """``torchvision``, imported; None when it is not installed."""
-    global _library
     import importlib.util
 
     if importlib.util.find_spec("torchvision") is None:

@@ -33,6 +33,7 @@ class Scope:
     chain: tuple = ()  # ((path, label), ...) of this scope and its ancestors, outermost first
     declared: dict = field(default_factory=dict)  # self.attn = ...: name -> (layer, args, kwargs)
     outputs: tuple = ()  # the network's outputs, on the root group
+    input_names: tuple = ()  # a block's names for its inputs (x, skip)
 
     @property
     def input(self) -> str:

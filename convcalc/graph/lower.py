@@ -221,6 +221,7 @@ class _Lowering(Tracer):
                  "in_shape": list(shape), **bound,
                  **{n: self.ref(v) for n, v in zip(names, values)}}
         group = scope.child(segment, block.name, values)
+        group.input_names = tuple(names)
         inner["self"] = SelfRef(self, group)
         group.output = self.nested(item, lambda: self.items(
             block.layers, values[0], inner, group, _Names()))

@@ -1,8 +1,8 @@
 """The report pass: a lowered graph -> one row per operation, with totals. Pure: no I/O.
 
-Rows are the graph's operations in execution order: ``torch.nn`` layers (``leaf``) and
-merges (``torch.cat``, a sum), which are no ``torch.nn`` module and are marked
-``leaf=False``. Totals count the layers.
+Rows are the graph's operations in execution order: ``torch.nn`` layers and functions
+(``leaf``), and the merges of branches (``concat:``/``add:``), marked ``leaf=False``.
+Totals count the leaves.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from convcalc.graph.fields import Field, receptive_fields
 from convcalc.graph.ir import Graph
+from convcalc.ops.merge import MergeType
 
 DTYPE_BYTES = 4  # float32
 NO_FIELD = Field()  # before any window, or not computed
@@ -93,7 +94,8 @@ def report(graph: Graph, fields: bool = True) -> Report:
         rows.append(Row(op.index, op.path, op.type, op.rule,
                         shapes[op.inputs[0]] if op.inputs else (), shapes[out],
                         step.params, step.macs, values.get(out, NO_FIELD), op.line,
-                        step.note, op.module, op.args, step.drops, op.scope.chain, text,
+                        step.note, not isinstance(op.rule, MergeType), op.args, step.drops,
+                        op.scope.chain, text,
                         op.inputs, op.outputs))
         if step.note:
             warnings.append(f"{op.name}: {step.note}")

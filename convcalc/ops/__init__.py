@@ -17,7 +17,7 @@ from convcalc.errors import SpecError
 from convcalc.ops.base import REQUIRED, LayerType, Step
 from convcalc.ops import activation, conv, elementwise, linear, norm, padding, resample, reshape
 from convcalc.ops import indexing, shape
-from convcalc.ops import linalg, nonlinear, reduce, resize
+from convcalc.ops import linalg, nonlinear, pool_functions, reduce, resize
 from convcalc.ops import attention, torchvision_layers
 from convcalc.ops import swin
 from convcalc.ops import mvit
@@ -30,7 +30,7 @@ REGISTRY: dict[str, LayerType] = {lt.name: lt for family in _FAMILIES for lt in 
 
 # torch functions and tensor methods, by torch's name
 _FUNCTION_FAMILIES = (elementwise, shape, indexing, torchvision_layers, reduce, nonlinear, linalg,
-                      resize, swin, mvit)
+                      resize, pool_functions, swin, mvit)
 FUNCTIONS: dict[str, FunctionType] = {f.name: f for family in _FUNCTION_FAMILIES
                                       for f in family.FUNCTIONS}
 OPERATORS = elementwise.OPERATORS

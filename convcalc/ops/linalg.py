@@ -116,7 +116,7 @@ def _baddbmm(b):
     return Step(out, macs=prod(out) * b["batch1"][2], rf=GLOBAL)
 
 
-def _linear(b):
+def linear_rule(b):
     x, w, bias = b["input"], b["weight"], b["bias"]
     if not x or not w:
         raise ShapeError(f"linear: both arguments need to be at least 1-d, but they are {len(x)}-d and {len(w)}-d")
@@ -308,7 +308,7 @@ FUNCTIONS = [
                  (_ex("torch.baddbmm(x, y, z)", (2, 3, 5), (2, 3, 4), (2, 4, 5)),
                   _ex("x.baddbmm(y, z, alpha=2)", (5,), (2, 3, 4), (2, 4, 5)),
                   _ex("torch.baddbmm(x, y, z)", (2, 3, 4), (2, 3, 4), (2, 4, 5)))),
-    FunctionType("linear", params("input:tensor", "weight:tensor", ("bias:tensor", None)), _linear,
+    FunctionType("linear", params("input:tensor", "weight:tensor", ("bias:tensor", None)), linear_rule,
                  "linear algebra", "input @ weight.T + bias, weight [out, in] (or [in]); weight and bias "
                  "are tensors counted where they are made. MACs: ∏output · in, as Linear.",
                  (_ex("F.linear(x, y)", (2, 5, 3), (4, 3)), _ex("F.linear(x, y, z)", (2, 3), (4, 3), (4,)),

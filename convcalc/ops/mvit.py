@@ -117,9 +117,9 @@ def _thw(op: str, name: str, value) -> tuple:
 
 
 def _table(op: str, name: str, shape: tuple, rows: int, axis: str) -> tuple:
-    """``_interpolate(table, rows)[offsets]``'s shape: ``(q, k, *table[1:])``, where the
-    table keeps its dims when it has ``rows`` rows and is otherwise interpolated, as a 2-d
-    ``[rows, dim]``, to ``rows`` rows."""
+    """The dims after the rows of ``_interpolate(table, rows)`` (indexed, it becomes
+    ``[q, k, *those]``): a table of ``rows`` rows is kept as it is, any other is
+    interpolated, as a 2-d ``[rows, dim]``, to ``rows`` rows."""
     if not shape:
         raise ShapeError(f"{op}: {name} must be a table [2·max(q_{axis}, k_{axis}) − 1, dim], "
                          "got a 0-d tensor", fix=f"give {name} the shape [{rows}, dim]")
@@ -240,7 +240,7 @@ def _add_rel_pos(b):
             and violated(unequal(_after_first(tokens), nq), "q has a class token and q_t·q_h·q_w tokens")):
         raise ShapeError(f"{op}: q must have 1 + q_t·q_h·q_w = {1 + nq} tokens (a class token and "
                          f"the {q_t}x{q_h}x{q_w} grid of q_thw {list(b['q_thw'])}), got {tokens} in {list(q)}",
-                         fix=f"give q_thw the grid of q's {tokens} - 1 tokens, or q {1 + nq} tokens")
+                         fix=f"give q {1 + nq} tokens, or give q_thw the grid of q's tokens after its class token")
     grid = (batch, heads, q_t, q_h, q_w)
     c_h = _einsum_table(op, "rel_pos_h", rest["h"], dim, rows["h"], "h")
     c_w = _einsum_table(op, "rel_pos_w", rest["w"], dim, rows["w"], "w")

@@ -89,7 +89,7 @@ def _instancenorm(nd):
     return apply, read
 
 
-def _layernorm(b, shape):
+def layernorm_rule(b, shape):
     normalized = as_list(b["normalized_shape"])
     check_bool(b, "elementwise_affine", "bias")
     for n in normalized:
@@ -164,7 +164,7 @@ def _norm_family():
     yield LayerType(
         "LayerNorm",
         signature("normalized_shape", ("eps", 1e-05), ("elementwise_affine", True), ("bias", True)),
-        _layernorm, family="normalization",
+        layernorm_rule, family="normalization",
         example="LayerNorm([6, 6])", example_input=(2, 4, 6, 6),
         summary=("normalized_shape",),
         infer=(Infer("normalized_shape", lambda shape: [last_dim(shape)], "as last dimension",

@@ -1,7 +1,6 @@
-"""Resampling, padding and pooling functions: ``F.interpolate``, ``F.pad``, torchvision's
-``center_crop``, ``F.pixel_shuffle``/``pixel_unshuffle``, and the pooling functions
-(``F.adaptive_avg_pool1d/2d/3d``, ``F.adaptive_max_pool2d``, ``F.avg_pool2d``,
-``F.max_pool2d``) on the layers' rules.
+"""Resampling and padding functions: ``F.interpolate``, ``F.pad``, torchvision's
+``center_crop``, ``F.pixel_shuffle``/``pixel_unshuffle`` (the pooling functions are in
+ops/pool_functions.py).
 
 ``interpolate`` follows F.interpolate's Python code (size or scale_factor, mode and rank,
 align_corners, antialias, recompute_scale_factor) and ATen's kernels: an output size is
@@ -12,10 +11,9 @@ crop). ``center_crop`` pads (with zeros) when the crop is larger than the input,
 slices at ``int(round((H - h) / 2))``, as torchvision.transforms.v2.functional does.
 
 Empty dims are refused where ATen refuses them: an empty channel dim by interpolate (but
-mode='area' below 5-d), the 2-d pooling functions, adaptive_max_pool2d and
-adaptive_avg_pool3d (batched input); any empty non-batch dim by reflect/replicate padding.
-An adaptive average pooling to all 1s (also interpolate's 'area') is ATen's mean over the
-last dims: any rank, empty dims accepted.
+mode='area' below 5-d), any empty non-batch dim by reflect/replicate padding.
+Interpolating to all 1s with mode='area' is ATen's mean over the last dims (any empty dim
+accepted).
 """
 
 from __future__ import annotations
@@ -24,11 +22,10 @@ import math
 from fractions import Fraction
 
 from convcalc.engine import shapes
-from convcalc.engine.params import PoolKind
 from convcalc.engine.symbolic import any_symbolic, unequal, violated
 from convcalc.errors import ParamError, ShapeError
-from convcalc.ops import padding, pool
-from convcalc.ops.base import GLOBAL, Mix, Scale, Step, Window, check_bool, rank_error
+from convcalc.ops import padding
+from convcalc.ops.base import GLOBAL, Mix, Scale, Step, Window, rank_error
 from convcalc.ops.function import FunctionType, params
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
@@ -305,68 +302,9 @@ def _pixel_unshuffle(b):
     return Step((*shape[:-3], c * r * r, h // r, w // r), rf=(Window((r, r), (r, r), (0, 0)),))
 
 
-_WINDOW = ("kernel_size", "stride", "padding", "dilation")
-
-
-def _pooling(layer_rule, op: str, channels: int | None):
-    """A pooling function: the layer's rule, ATen's empty-channel check (``channels``: the
-    rank at which dim 1 must be non-empty; 0: dim -3 at any rank), and the indices as a
-    second output when return_indices is true (any true value, as F tests it)."""
-    def rule(b):
-        shape = tuple(b["input"])
-        for name in ("ceil_mode", "count_include_pad"):
-            if name in b:
-                check_bool(b, name)
-        if isinstance(b.get("divisor_override"), bool):
-            raise ParamError(f"{op}: divisor_override must be an integer or None, got {b['divisor_override']!r}")
-        if op in ("avg_pool2d", "max_pool2d"):  # ATen takes one value for both dims, [] stride as None
-            b = {k: v[0] if k in _WINDOW and isinstance(v, (list, tuple)) and len(v) == 1 else v
-                 for k, v in b.items()}
-            if b["stride"] in ([], ()):
-                b["stride"] = None
-        step = layer_rule({**b, "return_indices": False}, shape)
-        cdim = -3 if channels == 0 else 1 if channels == len(shape) else None
-        if cdim is not None and not _symbolic(shape[cdim]) and shape[cdim] == 0:
-            raise ShapeError(f"{op}: expected a non-empty channel dim, got the input {list(shape)}")
-        more = (step.out,) if b.get("return_indices") else ()
-        return Step(step.out, rf=step.rf, drops=step.drops, more=more)
-
-    return rule
-
-
-def _adaptive_avg(nd: int):
-    """F.adaptive_avg_pool{nd}d: None elements take the input's sizes (2-d/3-d, a tuple needs
-    more dims than it has values), and an output of all 1s is ATen's mean over the last nd
-    dims, which takes any rank and empty dims; otherwise AdaptiveAvgPool's rule."""
-    op = f"adaptive_avg_pool{nd}d"
-    layer = _pooling(pool.adaptive_rule(nd, op), op, 5 if nd == 3 else None)
-
-    def rule(b):
-        shape, size = tuple(b["input"]), b["output_size"]
-        if nd == 1 and len(shape) not in (2, 3):
-            raise rank_error(op, shape, (2, 3))
-        if nd > 1 and isinstance(size, (list, tuple)):
-            if len(shape) <= len(size):
-                raise ShapeError(f"{op}: output_size {list(size)} needs an input of at least {len(size) + 1} "
-                                 f"dims, got {list(shape)}")
-            sizes = tuple(shape[len(shape) - len(size) + i] if v is None else v for i, v in enumerate(size))
-        else:
-            sizes = tuple(size) if isinstance(size, (list, tuple)) else (size,) * nd
-        if len(sizes) == nd and all(isinstance(v, int) and not isinstance(v, bool) and v == 1 for v in sizes):
-            if len(shape) < nd:
-                raise rank_error(op, shape, tuple(range(nd, nd + 3)))
-            return Step((*shape[:len(shape) - nd], *sizes), rf=(Mix(tuple(range(-nd, 0))),))
-        return layer(b)  # the layer's rule keeps the input size for None
-
-    return rule
-
-
 def _ex(call, *shapes):
     return (call, shapes)
 
-
-_MAXPOOL = pool.pool_rule(2, PoolKind.MAX, "max_pool2d")
-_AVGPOOL = pool.pool_rule(2, PoolKind.AVG, "avg_pool2d")
 
 FUNCTIONS = [
     FunctionType("interpolate", params("input:tensor", ("size", None), ("scale_factor", None), ("mode", "nearest"),
@@ -399,35 +337,5 @@ FUNCTIONS = [
     FunctionType("pixel_unshuffle", params("input:tensor", "downscale_factor"), _pixel_unshuffle, "resampling",
                  "(*, C, H·r, W·r) -> (*, C·r², H, W).",
                  (_ex("F.pixel_unshuffle(x, 2)", (1, 2, 4, 6)), _ex("F.pixel_unshuffle(x, 2)", (1, 2, 5, 6))),
-                 method=False),
-    FunctionType("adaptive_avg_pool1d", params("input:tensor", "output_size"),
-                 _adaptive_avg(1), "pooling",
-                 "AdaptiveAvgPool1d as a function.", (_ex("F.adaptive_avg_pool1d(x, 3)", (2, 4, 7)),), method=False),
-    FunctionType("adaptive_avg_pool2d", params("input:tensor", "output_size"),
-                 _adaptive_avg(2), "pooling",
-                 "AdaptiveAvgPool2d as a function.",
-                 (_ex("F.adaptive_avg_pool2d(x, 1)", (2, 4, 7, 7)), _ex("F.adaptive_avg_pool2d(x, (None, 2))", (4, 7, 6))),
-                 method=False),
-    FunctionType("adaptive_avg_pool3d", params("input:tensor", "output_size"),
-                 _adaptive_avg(3), "pooling",
-                 "AdaptiveAvgPool3d as a function.",
-                 (_ex("F.adaptive_avg_pool3d(x, (1, 2, 2))", (1, 2, 4, 4, 4)), _ex("F.adaptive_avg_pool3d(x, 2)", (1, 0, 4, 4, 4))),
-                 method=False),
-    FunctionType("adaptive_max_pool2d", params("input:tensor", "output_size", ("return_indices", False)),
-                 _pooling(pool.adaptive_rule(2, "adaptive_max_pool2d"), "adaptive_max_pool2d", 4), "pooling",
-                 "AdaptiveMaxPool2d as a function; return_indices adds the indices as a second output.",
-                 (_ex("F.adaptive_max_pool2d(x, 2)", (1, 3, 5, 5)), _ex("F.adaptive_max_pool2d(x, (2, 3))", (1, 0, 5, 5))),
-                 method=False),
-    FunctionType("avg_pool2d", params("input:tensor", "kernel_size", ("stride", None), ("padding", 0), ("ceil_mode", False),
-                                      ("count_include_pad", True), ("divisor_override", None)),
-                 _pooling(_AVGPOOL, "avg_pool2d", 0), "pooling", "AvgPool2d as a function.",
-                 (_ex("F.avg_pool2d(x, 3, 2, 1, True)", (1, 3, 5, 5)), _ex("F.avg_pool2d(x, 2)", (1, 0, 4, 4))),
-                 method=False),
-    FunctionType("max_pool2d", params("input:tensor", "kernel_size", ("stride", None), ("padding", 0), ("dilation", 1),
-                                      ("ceil_mode", False), ("return_indices", False)),
-                 _pooling(_MAXPOOL, "max_pool2d", 0), "pooling",
-                 "MaxPool2d as a function; return_indices adds the indices as a second output.",
-                 (_ex("F.max_pool2d(x, 3, stride=2, padding=1)", (1, 3, 9, 9)),
-                  _ex("F.max_pool2d(x, 2, ceil_mode=1)", (1, 3, 4, 4)), _ex("F.max_pool2d(x, 5)", (1, 3, 4, 4))),
                  method=False),
 ]

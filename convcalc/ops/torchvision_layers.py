@@ -25,7 +25,7 @@ from convcalc.ops.base import (
     signature,
 )
 from convcalc.ops.function import FunctionType, params
-from convcalc.ops.norm import _layernorm
+from convcalc.ops.norm import layernorm_rule
 
 _DROP = '''
     if p < 0.0 or p > 1.0:
@@ -126,7 +126,7 @@ def _channels(shape):
 def _layernorm2d(b, shape):
     _channels(shape)
     n, c, h, w = shape
-    step = _layernorm(b, (n, h, w, c))
+    step = layernorm_rule(b, (n, h, w, c))
     normalized = b["normalized_shape"]
     count = len(normalized) if isinstance(normalized, (list, tuple)) else 1
     mixed = (-3, -1, -2, -4)[:count]  # (N, H, W, C)'s last dims, as dims of (N, C, H, W)

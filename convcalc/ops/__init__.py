@@ -12,28 +12,85 @@ comparison fails CI.
 from __future__ import annotations
 
 import difflib
+import importlib
 
 from convcalc.errors import SpecError
 from convcalc.ops.base import REQUIRED, LayerType, Step
-from convcalc.ops import activation, conv, elementwise, linear, norm, padding, resample, reshape
-from convcalc.ops import indexing, shape
-from convcalc.ops import linalg, nonlinear, pool_functions, reduce, resize
-from convcalc.ops import attention, torchvision_layers
-from convcalc.ops import swin
-from convcalc.ops import mvit
 from convcalc.ops.function import FunctionType, function_lookup
 
+
+class _Registry(dict):
+    """A registry whose families load on first need: the classic layers at once, the rest
+    (attention, torchvision's layers, every function) when a name is missing or the whole
+    registry is read. ``convcalc net`` on a plain CNN then imports a third of the ops."""
+
+    def __init__(self, eager: tuple, lazy: tuple, attribute: str):
+        super().__init__()
+        self._families = (*eager, *lazy)
+        self._attribute = attribute
+        self._loaded = False
+        self._load(eager)
+
+    def _load(self, names) -> None:
+        for name in names:
+            for entry in getattr(importlib.import_module(f"convcalc.ops.{name}"), self._attribute):
+                dict.setdefault(self, entry.name, entry)
+
+    def _complete(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            ordered = dict(self)
+            dict.clear(self)
+            self._load(self._families)  # every family, in the documented order
+            for key, value in ordered.items():
+                dict.setdefault(self, key, value)
+
+    def __missing__(self, key):
+        self._complete()
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        self._complete()
+        return dict.__contains__(self, key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __iter__(self):
+        self._complete()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._complete()
+        return dict.__len__(self)
+
+    def keys(self):
+        self._complete()
+        return dict.keys(self)
+
+    def values(self):
+        self._complete()
+        return dict.values(self)
+
+    def items(self):
+        self._complete()
+        return dict.items(self)
+
+
 # the order of the families is the order of docs/layers.md
-_FAMILIES = (conv, linear, norm, reshape, resample, padding, activation, attention,
-             torchvision_layers, swin)
-REGISTRY: dict[str, LayerType] = {lt.name: lt for family in _FAMILIES for lt in family.LAYERS}
+REGISTRY: dict[str, LayerType] = _Registry(
+    ("conv", "linear", "norm", "reshape", "resample", "padding", "activation"),
+    ("attention", "torchvision_layers", "swin"), "LAYERS")
 
 # torch functions and tensor methods, by torch's name
-_FUNCTION_FAMILIES = (elementwise, shape, indexing, torchvision_layers, reduce, nonlinear, linalg,
-                      resize, pool_functions, swin, mvit)
-FUNCTIONS: dict[str, FunctionType] = {f.name: f for family in _FUNCTION_FAMILIES
-                                      for f in family.FUNCTIONS}
-OPERATORS = elementwise.OPERATORS
+FUNCTIONS: dict[str, FunctionType] = _Registry(
+    (), ("elementwise", "shape", "indexing", "torchvision_layers", "reduce", "nonlinear", "linalg",
+         "resize", "pool_functions", "swin", "mvit"), "FUNCTIONS")
+
+# operators in an expression: x + y, x * 0.5, x @ w
+OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "MatMult": "matmul"}
 
 __all__ = ["FUNCTIONS", "OPERATORS", "REGISTRY", "REQUIRED", "FunctionType", "LayerType", "Step",
            "function", "lookup"]

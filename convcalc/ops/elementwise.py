@@ -119,6 +119,3 @@ FUNCTIONS = [
                  "Stacks equal-shaped tensors along a new dimension dim.",
                  (_ex("torch.stack([x, y], dim=1)", (2, 3, 4), (2, 3, 4)), _ex("torch.stack([x, y], dim=-1)", (2, 3), (2, 4))), method=False),
 ]
-
-# operators in an expression: x + y, x * 0.5, x @ w
-OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "MatMult": "matmul"}

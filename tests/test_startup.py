@@ -53,3 +53,11 @@ def test_net_imports_neither_sympy_nor_torch(args):
     loaded = modules_after(args)
     assert sorted(m for m in loaded if m.split(".")[0] in ("sympy", "torch", "numpy")) == []
     assert "convcalc.graph.lower" in loaded or args == ["zoo"]
+
+
+def test_a_plain_cnn_loads_only_the_classic_operation_families():
+    loaded = modules_after(["net", "zoo:tv-resnet50"])
+    assert {"convcalc.ops.swin", "convcalc.ops.attention", "convcalc.ops.shape"}.isdisjoint(loaded)
+    assert "convcalc.ops.conv" in loaded
+    loaded = modules_after(["net", "zoo:tv-vit_b_16"])
+    assert {"convcalc.ops.attention", "convcalc.ops.shape"} <= loaded

@@ -47,6 +47,8 @@ class _Registry(dict):
 
     def __missing__(self, key):
         self._complete()
+        if not dict.__contains__(self, key):
+            raise KeyError(key)
         return dict.__getitem__(self, key)
 
     def __contains__(self, key) -> bool:

@@ -227,14 +227,19 @@ class _Lowering(Tracer):
             block.layers, values[0], inner, group, _Names()))
         return group.output
 
-    def layer(self, item, segment, value, env, scope) -> str:
-        path = (*scope.path, segment)
+    def constructor(self, item, env, path):
+        """The layer an item names and its constructor arguments, resolved."""
         try:
             layer_type = lookup(item.target)
         except SpecError as e:
             raise self.located(item, path, item.target, e) from None
         args = [self.resolve(item, a, env, path) for a in item.args]
         kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        return layer_type, args, kwargs
+
+    def layer(self, item, segment, value, env, scope) -> str:
+        path = (*scope.path, segment)
+        layer_type, args, kwargs = self.constructor(item, env, path)
         call = None
         try:
             bound, step = self.rule(layer_type, args, kwargs, self.shapes[value])
@@ -258,15 +263,9 @@ class _Lowering(Tracer):
     def declare(self, item, env, scope, names) -> None:
         """``self.attn = MultiheadAttention(...)``: a module of this group, built when the
         forward first calls it; its name is taken now, in declaration order."""
-        path = (*scope.path, item.name)
-        try:
-            layer_type = lookup(item.target)
-        except SpecError as e:
-            raise self.located(item, path, item.target, e) from None
-        args = [self.resolve(item, a, env, path) for a in item.args]
-        kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
+        constructor = self.constructor(item, env, (*scope.path, item.name))
         names.take(item.name, self.source, item.line)
-        scope.declared[item.name] = (layer_type, args, kwargs)
+        scope.declared[item.name] = constructor
 
     def rule(self, layer_type, args, kwargs, shape):
         """A layer's bound arguments and step on ``shape``, computed once per distinct call."""

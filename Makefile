@@ -27,6 +27,12 @@ demo: $(BIN)/convcalc
 	$(BIN)/convcalc net zoo:lenet
 	$(BIN)/convcalc conv --in 28x28 --k 5 --p 2
 	$(BIN)/convcalc pool --in 7 --k 3 --s 2 --ceil --explain
+	$(BIN)/convcalc layer "nn.Conv2d(3, 64, 7, 2, 3)" --input 1,3,224,224
+	@echo
+	@echo 'convcalc is installed in $(VENV)/. To run it from your shell, put it on your PATH:'
+	@echo '    export PATH="$$PWD/$(VENV)/bin:$$PATH"'
+	@echo 'or install it for good: pipx install .   (or: pip install .)'
+	@echo 'Then: convcalc --help, convcalc layers, convcalc zoo.'
 
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest

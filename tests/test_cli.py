@@ -148,7 +148,7 @@ USAGE_ERRORS = [
     (["conv", "--in", "28"], "Error: Missing option '--k' / '--kernel-size'. (see 'convcalc conv --help')"),
     (["conv", "--k", "3"], "Error: Missing option '--in'. (see 'convcalc conv --help')"),
     (["conv", "--in", "28", "--k", "3", "--op", "1"],
-     "Error: No such option '--op'. (Did you mean one of: '--help', '--p'?) "
+     "Error: No such option '--op'. (Did you mean one of: '--groups', '--help', '--p'?) "
      "(see 'convcalc conv --help')"),
     (["pool", "--in", "7", "--k", "3", "--kind", "avg", "--d", "2"],
      "Error: --d applies to max pooling only: torch.nn.AvgPool has no dilation "

@@ -27,7 +27,12 @@ CONSOLE_BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 
 
 def commands() -> list[str]:
-    return [""] + sorted(cli.commands)
+    """Every command, and every subcommand of a group (``zoo show``)."""
+    names = [""]
+    for name in sorted(cli.commands):
+        names.append(name)
+        names += [f"{name} {sub}" for sub in sorted(getattr(cli.commands[name], "commands", {}))]
+    return names
 
 
 def help_text(command: str) -> str:

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convcalc"
 # Each stage may import the stages below it (lower numbers), never above.
 STAGES = {
     "errors": 0, "engine": 1, "zoo": 1, "spec": 2, "ops": 2, "graph": 3,
-    "solve": 4, "render": 4, "backend": 4, "cli": 5,
+    "solve": 4, "render": 4, "backend": 4, "diagnose": 4, "api": 4, "cli": 5,
 }
 MAX_LINES = 420
 

@@ -160,7 +160,8 @@ SPEC_ERRORS = [
     ("input: [1, 1, 28, 28]\nlayer:\n  - ReLU\n",
      "spec.yaml:2: unknown key 'layer': a spec has name, input, inputs, outputs, layers, blocks, description"),
     ("input: [1, 1, 28, 28]\nlayers: [ReLU\n", None),  # malformed YAML
-    ("- just\n- a list\n", "spec.yaml:1: a spec must be a mapping with input: and layers:, got a list"),
+    ("- just\n- a list\n", "spec.yaml:1: a bare list of layers has no input shape: pass --input "
+     "1,3,224,224, or write a mapping with input: and layers:"),  # with --input: its layers:
     ("", "spec.yaml: empty spec: write a mapping with input: and layers:"),
     ("input: [1, -3, 28]\nlayers: [ReLU]\n",
      "spec.yaml:1: input sizes must be integers from 0 to 2**63 - 1, got -3"),

@@ -78,7 +78,7 @@ def test_cli():
     result = CliRunner().invoke(cli, ["solve", "--in", "224", "--out", "56", "--limit", "3"])
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "224 -> 56: 142 configurations; the first 3, simplest first",
+        "224 -> 56 (1-d; give --in 224x224 for 2-d): 142 configurations; the first 3, simplest first",
         "nn.Conv1d(C_in, C_out, kernel_size=1, stride=4)",
         "nn.MaxPool1d(kernel_size=1, stride=4)",
         "nn.AvgPool1d(kernel_size=1, stride=4)",

@@ -163,7 +163,8 @@ def run(*args):
 
 def test_cli_examples():
     assert run("--in", "224", "--k", "3", "--s", "2") == (
-        0, "padding=1 -> 112\nnn.Conv1d(C_in, C_out, kernel_size=3, stride=2, padding=1)\n", "")
+        0, "padding=1 -> 112\nnn.Conv1d(C_in, C_out, kernel_size=3, stride=2, padding=1)\n"
+        "note: 1-d; give --in 224x224 for 2-d\n", "")
     code, out, _ = run("--in", "32x32", "--k", "4")
     assert out.splitlines()[1] == "nn.Conv2d(C_in, C_out, kernel_size=4, padding='same')"
     code, out, _ = run("--in", "32x32", "--k", "4", "--convention", "onnx-lower", "--format", "json")

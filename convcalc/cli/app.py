@@ -15,8 +15,34 @@ import click
 from convcalc.errors import ConvcalcError
 
 
+class LazyCommands(dict):
+    """The group's commands by name; a ``"module:name"`` entry is imported when the command
+    is first looked up, so that a command's start-up pays for its own module only."""
+
+    def __getitem__(self, name):
+        command = super().__getitem__(name)
+        if isinstance(command, str):
+            module, _, attr = command.partition(":")
+            command = getattr(__import__(module, fromlist=[attr]), attr)
+            super().__setitem__(name, command)
+        return command
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def values(self):
+        return [self[name] for name in self]
+
+    def items(self):
+        return [(name, self[name]) for name in self]
+
+
 class ConvcalcGroup(click.Group):
     """A click group whose ``main`` turns every failure into one line and an exit code."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -24,6 +50,9 @@ class ConvcalcGroup(click.Group):
                 args=args, prog_name=prog_name or "convcalc", complete_var=complete_var,
                 standalone_mode=False, **extra,
             )
+        except click.exceptions.NoArgsIsHelpError as e:  # bare `convcalc`: the help, exit 0
+            click.echo(e.ctx.get_help())
+            code = 0
         except click.UsageError as e:
             hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
             code = _fail(f"Error: {e.format_message()}{hint}", 2)
@@ -69,6 +98,9 @@ def cli():
     convcalc conv --in 28x28 --k 5 --p 2          Conv output size
     convcalc tconv --in 512 --k 3 --s 2           transposed conv
     convcalc pool --in 7 --k 3 --s 2 --ceil       max/avg pooling
+    convcalc layer "nn.Conv2d(3, 64, 7, 2, 3)" --input 1,3,224,224
+                                                  one layer pasted from PyTorch
+    convcalc layers Conv2d                        a layer's formula and refusals
     convcalc net zoo:lenet                        every layer of a network
     convcalc solve-padding --in 224 --k 3 --s 2   the padding for 'same'
     convcalc conv --in H --k 3 --s 2 --p 1        sizes as formulas

@@ -18,6 +18,21 @@ from convcalc.cli.options import (
 )
 from convcalc.cli.types import Dims, resolve_dims
 
+_CHANNEL_OPTIONS = (  # conv and tconv: params and MACs when the channels are given
+    click.option("--in-channels", type=int, default=None, metavar="C",
+                 help="Input channels: with --out-channels, show params and MACs."),
+    click.option("--out-channels", type=int, default=None, metavar="C", help="Output channels."),
+    click.option("--groups", type=int, default=None, metavar="G",
+                 help="Groups (must divide both channel counts).  [default: 1]"),
+    click.option("--bias/--no-bias", default=None, help="A bias per output channel.  [default: bias]"),
+)
+
+
+def channel_options(f):
+    for option in reversed(_CHANNEL_OPTIONS):
+        f = option(f)
+    return f
+
 
 @click.command()
 @in_option
@@ -29,23 +44,31 @@ from convcalc.cli.types import Dims, resolve_dims
 @d_option
 @click.option("--padding-mode", type=click.Choice(["zeros", "reflect", "replicate", "circular"]),
               default="zeros", show_default=True, help="How the padding is filled.")
+@channel_options
 @format_option
 @explain_option
-def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, fmt, explain):
+def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, in_channels, out_channels,
+         groups, bias, fmt, explain):
     """Output size of a convolution (torch.nn.Conv1d/2d/3d).
+
+    With --in-channels and --out-channels, also its parameters and MACs (one sample).
 
     \b
     convcalc conv --in 28 --k 5 --p 2
     convcalc conv --in 224x224 --k 7 --s 2 --p 3
     convcalc conv --in 32x32 --k 3 --p same --d 2
+    convcalc conv --in 224x224 --k 7 --s 2 --p 3 --in-channels 3 --out-channels 64 --no-bias
     """
     from convcalc.engine.params import ConvParams
     from convcalc.engine.shapes import conv_shape
 
+    channels = _channels(in_channels, out_channels, groups, bias)
     ndim, v = resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding, d=dilation)
     with layer_errors(f"Conv{ndim}d"), collecting() as assumptions:
         params = ConvParams.create(ndim, v["k"], v["s"], v["p"], v["d"], padding_mode)
         out = conv_shape(v["in"], params)
+        weights = _weights(f"Conv{ndim}d", v["in"], channels, kernel_size=v["k"], stride=v["s"],
+                           padding=v["p"], dilation=v["d"], padding_mode=padding_mode)
     payload = {
         "layer": f"Conv{ndim}d",
         "input": shown_sizes(v["in"]),
@@ -56,7 +79,8 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, fmt, exp
         "dilation": list(params.dilation),
         "padding_mode": params.padding_mode.value,
     }
-    answer(fmt, explain, out, payload, lambda: _explainer("conv")(v["in"], params), assumptions)
+    answer(fmt, explain, out, payload, lambda: _explainer("conv")(v["in"], params), assumptions,
+           _weight_lines(payload, channels, weights))
 
 
 @click.command()
@@ -72,11 +96,14 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, fmt, exp
               show_default=True, metavar="OP", help="Extra size added to one side of the output.")
 @click.option("--output-size", type=Dims(), default=None, metavar="SIZE",
               help="Ask for this output size, as ConvTranspose's forward(output_size=) does.")
+@channel_options
 @format_option
 @explain_option
-def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, output_size, fmt,
-          explain):
+def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, output_size,
+          in_channels, out_channels, groups, bias, fmt, explain):
     """Output size of a transposed convolution (torch.nn.ConvTranspose1d/2d/3d).
+
+    With --in-channels and --out-channels, also its parameters and MACs (one sample).
 
     \b
     convcalc tconv --in 512 --k 3 --s 2
@@ -86,6 +113,7 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
     from convcalc.engine.params import TConvParams
     from convcalc.engine.shapes import tconv_output_padding_for, tconv_shape, tconv_size_range
 
+    channels = _channels(in_channels, out_channels, groups, bias)
     ndim, v = resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding, d=dilation,
                             op=output_padding, output_size=output_size)
     if v["output_size"] is not None and any_symbolic(v["in"]):
@@ -96,6 +124,10 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
             op = tconv_output_padding_for(v["in"], v["output_size"], params)
             params = TConvParams.create(ndim, v["k"], v["s"], v["p"], v["d"], op)
         out = tconv_shape(v["in"], params)
+        weights = _weights(f"ConvTranspose{ndim}d", v["in"], channels,
+                           kernel_size=params.kernel_size, stride=params.stride,
+                           padding=params.padding, dilation=params.dilation,
+                           output_padding=params.output_padding)
     payload = {
         "layer": f"ConvTranspose{ndim}d",
         "input": shown_sizes(v["in"]),
@@ -108,7 +140,8 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
     }
     if not any_symbolic(v["in"]):
         payload["output_size_range"] = [list(r) for r in tconv_size_range(v["in"], params)]
-    answer(fmt, explain, out, payload, lambda: _explainer("tconv")(v["in"], params), assumptions)
+    answer(fmt, explain, out, payload, lambda: _explainer("tconv")(v["in"], params), assumptions,
+           _weight_lines(payload, channels, weights))
 
 
 @click.command()
@@ -156,6 +189,43 @@ def pool(in_size, kernel_size, stride, padding, dilation, kind, ceil_mode, fmt, 
         "ceil_mode": params.ceil_mode,
     }
     answer(fmt, explain, out, payload, lambda: _explainer("pool")(v["in"], params), assumptions)
+
+
+def _channels(in_channels, out_channels, groups, bias) -> dict | None:
+    """The channel options, or None when none is given (no params or MACs then)."""
+    if in_channels is None and out_channels is None:
+        if groups is not None or bias is not None:
+            raise click.UsageError("--groups and --bias/--no-bias need --in-channels and --out-channels")
+        return None
+    if in_channels is None or out_channels is None:
+        raise click.UsageError("give both --in-channels and --out-channels: parameters and MACs need both")
+    return {"in_channels": in_channels, "out_channels": out_channels,
+            "groups": 1 if groups is None else groups, "bias": True if bias is None else bias}
+
+
+def _weights(layer: str, in_sizes, channels, **arguments) -> dict | None:
+    """Params and MACs of one sample, by the registry's rule for ``layer`` (its checks, groups
+    dividing both channel counts among them, are the engine's)."""
+    if channels is None:
+        return None
+    from convcalc.ops import REGISTRY
+
+    rule = REGISTRY[layer]
+    shape = (channels["in_channels"], *in_sizes)  # unbatched: (C, *spatial)
+    step = rule.apply(rule.bind([], {**arguments, **channels}, shape), shape)
+    return {"params": step.params, "macs": step.macs}
+
+
+def _weight_lines(payload: dict, channels, weights) -> list[str]:
+    if channels is None:
+        return []
+    payload.update(channels)
+    payload.update({k: shown_sizes([v])[0] for k, v in weights.items()})
+    return [f"params: {_count(payload['params'])}", f"MACs: {_count(payload['macs'])}"]
+
+
+def _count(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _explainer(name):

@@ -7,7 +7,6 @@ helpers that need it, when they run.
 from __future__ import annotations
 
 import contextlib
-import json
 
 import click
 
@@ -28,6 +27,8 @@ def layer_errors(name: str):
 
 def emit(fmt: str, text_lines: list[str], payload: dict) -> None:
     if fmt == "json":
+        import json  # only here: json costs start-up (benchmarks/startup.py)
+
         click.echo(json.dumps(payload, ensure_ascii=False))
     else:
         click.echo("\n".join(text_lines))
@@ -81,12 +82,14 @@ def any_symbolic(values) -> bool:
     return check(values)
 
 
-def answer(fmt, explain, out, payload, explanation, assumptions=()) -> None:
+def answer(fmt, explain, out, payload, explanation, assumptions=(), extra=()) -> None:
+    """The size first; then ``extra`` lines (params, MACs), assumptions, the explanation."""
     shown = shown_sizes(out)
     if any(isinstance(v, str) for v in shown) and len(shown) > 1:  # formulas: keep them apart
         lines = [" x ".join(str(v) if isinstance(v, int) or v.isidentifier() else f"({v})" for v in shown)]
     else:
         lines = [fmt_x(shown)]
+    lines += list(extra)
     if assumptions:
         payload["assumptions"] = [text for text, _ in assumptions]
         lines += [f"assuming {text} ({why})" for text, why in assumptions]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from convcalc.cli.options import any_symbolic, d_option, format_option, in_option, k_option, layer_errors
@@ -45,6 +43,8 @@ def solve_padding(in_size, kernel_size, stride, dilation, out_size, layer, kind,
 
     if kind == "avg" and layer != "pool":
         raise click.UsageError("--kind applies to --layer pool only")
+    if any_symbolic(in_size):
+        raise click.UsageError("solve-padding needs numeric sizes (symbols: conv, tconv, pool, net)")
     ndim, v = resolve_dims(**{"in": in_size}, k=kernel_size, s=stride or (1,), d=dilation,
                             out=out_size)
     if layer == "pool" and stride is None:
@@ -58,10 +58,23 @@ def solve_padding(in_size, kernel_size, stride, dilation, out_size, layer, kind,
             answer = solve.solve_pool_padding(v["in"], v["k"], v["s"], v["d"], v["out"], kind, conv)
         else:
             answer = solve.solve_tconv_padding(v["in"], v["k"], v["s"], v["d"], v["out"], conv)
+    for warning in answer.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     if fmt == "json":
+        import json
+
         click.echo(json.dumps(answer.as_json(), ensure_ascii=False))
         return
-    click.echo("\n".join(_padding_text(answer)))
+    lines = _padding_text(answer)
+    if len(in_size) == 1 and ndim == 1:  # one size, one kernel: say which reading was taken
+        lines.append(f"note: {one_d(in_size)}")
+    click.echo("\n".join(lines))
+
+
+def one_d(in_size) -> str:
+    """The note on a single size read as one spatial dimension."""
+    size = in_size[0]
+    return f"1-d; give --in {size}x{size} for 2-d"
 
 
 def _padding_text(answer) -> list[str]:
@@ -87,13 +100,13 @@ def _padding_text(answer) -> list[str]:
 @in_option
 @click.option("--out", "out_size", type=Dims(), required=True, metavar="SIZE",
               help="The output size to reach.")
-@click.option("--k", "--kernel-size", "k", type=Values(), default=None,
-              help="Allowed kernel sizes.  [default: 1..11]")
-@click.option("--s", "--stride", "s", type=Values(), default=None,
+@click.option("--k", "--kernel-size", "k", type=Values(dims=True), default=None,
+              help="Allowed kernel sizes (3x3: 3, in 2-d).  [default: 1..11]")
+@click.option("--s", "--stride", "s", type=Values(dims=True), default=None,
               help="Allowed strides.  [default: 1..8]")
-@click.option("--p", "--padding", "p", type=Values(), default=None,
+@click.option("--p", "--padding", "p", type=Values(dims=True), default=None,
               help="Allowed paddings.  [default: 0..d(k-1); pooling 0..k//2]")
-@click.option("--d", "--dilation", "d", type=Values(), default=None,
+@click.option("--d", "--dilation", "d", type=Values(dims=True), default=None,
               help="Allowed dilations.  [default: 1..3]")
 @click.option("--layer", "layers", type=click.Choice(["conv", "pool", "tconv", "all"]),
               default="all", show_default=True, help="Which layers to consider.")
@@ -116,6 +129,14 @@ def solve(in_size, out_size, k, s, p, d, layers, limit, fmt):
     if any_symbolic(in_size):
         raise click.UsageError("solve needs numeric sizes (symbols: conv, tconv, pool, net)")
     ndim, v = resolve_dims(**{"in": in_size}, out=out_size)
+    given = {name: getattr(b, "ndim", 1) for name, b in (("k", k), ("s", s), ("p", p), ("d", d)) if b}
+    wanted = max(given.values(), default=1)  # --k 3x3: a 2-d layer
+    if wanted > 1 and wanted != ndim:
+        if ndim != 1:
+            name = max(given, key=given.get)
+            raise click.UsageError(f"--{name} is {wanted}-d but --in {fmt_x(in_size)} is {ndim}-d: "
+                                   "give the same number of dimensions")
+        ndim, v["in"] = wanted, v["in"] * wanted
     if not isinstance(v["out"], tuple):
         v["out"] = (v["out"],) * ndim
     kinds = {"conv": ("conv",), "pool": ("maxpool", "avgpool"), "tconv": ("tconv",),
@@ -127,6 +148,8 @@ def solve(in_size, out_size, k, s, p, d, layers, limit, fmt):
     found = solver.enumerate_layers(v["in"], v["out"], kinds, {n: b for n, b in bounds.items() if b})
     shown = found if limit == 0 else found[:limit]
     if fmt == "json":
+        import json
+
         click.echo(json.dumps({"input": list(v["in"]), "output": list(v["out"]), "count": len(found),
                                "solutions": [c.as_json(ndim) for c in shown]}))
         return
@@ -135,6 +158,8 @@ def solve(in_size, out_size, k, s, p, d, layers, limit, fmt):
             f"no {layers if layers != 'all' else 'single'} layer maps {fmt_x(v['in'])} to {fmt_x(v['out'])} "
             "within the bounds", fix="widen --k, --s, --p or --d")
     more = f"; the first {len(shown)}" if len(shown) < len(found) else ""
-    click.echo(f"{fmt_x(v['in'])} -> {fmt_x(v['out'])}: {len(found)} configurations{more}, simplest first")
+    reading = f" ({one_d(in_size)})" if ndim == 1 and len(in_size) == 1 else ""
+    click.echo(f"{fmt_x(v['in'])} -> {fmt_x(v['out'])}{reading}: {len(found)} configurations{more}, "
+               "simplest first")
     for c in shown:
         click.echo(c.pytorch(ndim))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from convcalc.engine import formulas
 from convcalc.errors import ParamError
@@ -36,6 +35,56 @@ class PaddingKind(enum.Enum):
 class PoolKind(enum.Enum):
     MAX = "max"
     AVG = "avg"
+
+
+class _Record:
+    """A frozen record, as ``@dataclass(frozen=True)`` makes one: the annotated fields in
+    order (a class attribute is a default), keyword or positional construction, equality
+    and hashing by type and values, and the same repr. Written out because the dataclasses
+    module compiles each method at import, a twentieth of ``convcalc conv``'s start-up."""
+
+    _fields: tuple = ()
+    _defaults: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._fields = tuple(cls.__dict__.get("__annotations__", {}))
+        cls._defaults = {n: cls.__dict__[n] for n in cls._fields if n in cls.__dict__}
+
+    def __init__(self, *args, **kwargs):
+        fields = self._fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes {len(fields)} arguments, got {len(args)}")
+        values = dict(zip(fields, args))
+        for name, value in kwargs.items():
+            if name not in fields or name in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated argument {name!r}")
+            values[name] = value
+        for name in fields:
+            if name not in values and name not in self._defaults:
+                raise TypeError(f"{type(self).__name__}: missing argument {name!r}")
+            object.__setattr__(self, name, values[name] if name in values else self._defaults[name])
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, n) for n in self._fields)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}: {type(self).__name__} is frozen")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field {name!r}: {type(self).__name__} is frozen")
 
 
 def fmt_num(value) -> str:
@@ -92,8 +141,7 @@ def _padding_mode(value) -> PaddingMode:
         raise ParamError(f"padding_mode must be one of {choices}, got {value!r}") from None
 
 
-@dataclass(frozen=True)
-class ConvParams:
+class ConvParams(_Record):
     """A ``ConvNd`` layer's shape parameters (``torch.nn.Conv1d/2d/3d``)."""
 
     ndim: int
@@ -141,8 +189,7 @@ def _padding_kind(value: str) -> PaddingKind:
     raise ParamError(f"padding must be an integer, 'same' or 'valid', got {value!r}")
 
 
-@dataclass(frozen=True)
-class TConvParams:
+class TConvParams(_Record):
     """A ``ConvTransposeNd`` layer's shape parameters."""
 
     ndim: int
@@ -187,8 +234,7 @@ class TConvParams:
         return cls(ndim, kernel_size, stride, padding, dilation, output_padding)
 
 
-@dataclass(frozen=True)
-class PoolParams:
+class PoolParams(_Record):
     """A ``MaxPoolNd`` / ``AvgPoolNd`` layer's shape parameters."""
 
     ndim: int

@@ -68,8 +68,18 @@ def violated(condition, reason: str = "") -> bool:
     holds = sympy.Not(condition)
     text = pretty(holds)
     if all(text != t for t, _ in sink):
-        sink.append((text, reason))
+        sink.append(Assumption(text, reason, holds))
     return False
+
+
+class Assumption(tuple):
+    """``(text, why)``, as reported, and the sympy ``condition`` the text states (None for
+    one in words): ``convcalc net --valid-inputs`` evaluates the conditions themselves."""
+
+    def __new__(cls, text: str, why: str = "", condition=None):
+        entry = super().__new__(cls, (text, why))
+        entry.condition = condition
+        return entry
 
 
 def _threshold(condition):

@@ -54,8 +54,14 @@ def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
     root = Scope((), "Sequential", inputs=tuple(shapes))
     env = {name: TensorRef(name, shape) for name, shape in shapes.items()}
     env["self"] = SelfRef(lowering, root)
-    with symbolic.collecting() as assumptions:
-        root.output = lowering.items(spec.layers, root.input, env, root, _Names())
+    try:
+        with symbolic.collecting() as assumptions:
+            root.output = lowering.items(spec.layers, root.input, env, root, _Names())
+    except ConvcalcError as e:  # the operations before the failing one: a partial table
+        last = lowering.ops[-1].outputs[0] if lowering.ops else next(iter(shapes))
+        e.partial = Graph(spec.name, spec.source, shapes, [last], lowering.ops, lowering.shapes,
+                          root)
+        raise
     named = [("output", root.output)]
     if spec.outputs:
         named = [pair for name in spec.outputs for pair in lowering.output(name, env)]

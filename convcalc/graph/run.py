@@ -3,15 +3,29 @@ network accepts, for error messages."""
 
 from __future__ import annotations
 
-from convcalc.errors import ConvcalcError, InputTooSmall
+from convcalc.errors import ConvcalcError, InputTooSmall, SpecError
+from convcalc.graph.ir import INPUT
 from convcalc.graph.lower import lower
 from convcalc.graph.report import Report, report
 from convcalc.spec.parse import Spec, parse_spec
 
 
 def analyse(spec: Spec, input_shape=None) -> Report:
-    """Every operation of ``spec`` at ``input_shape`` (default: the spec's), with totals."""
+    """Every operation of ``spec`` at ``input_shape`` (default: the spec's), with totals;
+    a mapping sets named inputs (the others keep the spec's shapes)."""
+    if isinstance(input_shape, dict):
+        return report(lower(spec, inputs=named_inputs(spec, input_shape)))
     return report(lower(spec, input_shape))
+
+
+def named_inputs(spec: Spec, given: dict) -> dict:
+    """The spec's inputs with the ``given`` ones replaced; each name must be the spec's."""
+    declared = dict(spec.inputs or {INPUT: tuple(spec.input or ())})
+    for name in given:
+        if name not in declared:
+            raise SpecError(f"{spec.source}: no input named {name!r}: the spec's inputs are "
+                            f"{', '.join(declared)}")
+    return {**declared, **{name: tuple(shape) for name, shape in given.items()}}
 
 
 def evaluate(doc, source: str, input_shape) -> Report:
@@ -23,6 +37,8 @@ def evaluate(doc, source: str, input_shape) -> Report:
     try:
         return analyse(spec, input_shape)
     except InputTooSmall as e:
+        if isinstance(input_shape, dict):  # named inputs: no single shape to grow
+            raise
         smallest = smallest_valid_input(spec, input_shape or tuple(spec.input or ()))
         if smallest is not None:
             e.fix = (f"{e.fix}; " if e.fix else "") + (

@@ -53,6 +53,7 @@ class PaddingAnswer:
     output_padding: tuple | None = None
     ceil_mode: bool | None = None
     notes: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # legal, but almost never meant
 
     def as_json(self) -> dict:
         data = {
@@ -70,6 +71,8 @@ class PaddingAnswer:
             data["ceil_mode"] = self.ceil_mode
         if self.notes:
             data["notes"] = list(self.notes)
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
         return data
 
 
@@ -87,6 +90,26 @@ def _no_solution(layer, sizes, wanted, reachable) -> ShapeError:
         f"no padding gives {fmt_dims(wanted)} from {fmt_dims(sizes)} ({near})",
         fix="change the kernel, stride or dilation, or the target size",
     )
+
+
+def _warn_large(answer: PaddingAnswer, k_eff, stride, out_size,
+                why: str = "some windows see padding alone") -> PaddingAnswer:
+    """Warn when a padding exceeds the (dilated) kernel: PyTorch accepts it, but windows of
+    padding alone are almost never meant; with a stride and a target, name 'same'."""
+    pads = tuple(max(pair) for pair in answer.padding)
+    if all(p <= k for p, k in zip(pads, k_eff)):
+        return answer
+    shown = fmt_dims(pads) if len(set(pads)) > 1 else str(pads[0])
+    kernel = fmt_dims(k_eff) if len(set(k_eff)) > 1 else str(k_eff[0])
+    text = (f"padding {shown} exceeds the kernel size {kernel}: PyTorch allows it, but it is almost "
+            f"never meant ({why})")
+    if out_size is not None and any(s > 1 for s in stride):
+        same = same_target(answer.input, stride)
+        if tuple(answer.output) != same:
+            step = fmt_dims(stride) if len(set(stride)) > 1 else str(stride[0])
+            text += f"; with stride {step}, 'same' is {fmt_dims(same)}, not {fmt_dims(answer.output)}"
+    answer.warnings.append(text)
+    return answer
 
 
 def _conv_totals(i, k_eff, s, target):
@@ -139,7 +162,8 @@ def solve_conv_padding(in_size, kernel_size, stride=1, dilation=1, out_size=None
     else:
         snippet = (f"nn.Sequential(nn.ZeroPad{nd}d({_torch_pad(pairs)}), "
                    f"nn.{layer}(C_in, C_out, {_join(args)}))")
-    return PaddingAnswer(layer, sizes, out, pairs, symmetric, snippet, convention.value)
+    return _warn_large(PaddingAnswer(layer, sizes, out, pairs, symmetric, snippet, convention.value),
+                       k_eff, s, out_size)
 
 
 def solve_pool_padding(in_size, kernel_size, stride=None, dilation=1, out_size=None,
@@ -179,9 +203,10 @@ def solve_pool_padding(in_size, kernel_size, stride=None, dilation=1, out_size=N
     args = _args(k, s, d if kind is PoolKind.MAX else (1,) * nd)
     notes = ["max pooling pads with -inf, so the padding never wins a window"] if kind is PoolKind.MAX else [
         "zero padding counts in the average, as count_include_pad=True does"]
-    return PaddingAnswer(layer, sizes, out, pairs, all(a == b for a, b in pairs),
-                         f"nn.Sequential(nn.{pad_layer}, nn.{layer}({_join(args)}))",
-                         convention.value, ceil_mode=False, notes=notes)
+    return _warn_large(PaddingAnswer(layer, sizes, out, pairs, all(a == b for a, b in pairs),
+                                     f"nn.Sequential(nn.{pad_layer}, nn.{layer}({_join(args)}))",
+                                     convention.value, ceil_mode=False, notes=notes),
+                       k_eff, s, out_size)
 
 
 def solve_tconv_padding(in_size, kernel_size, stride=1, dilation=1, out_size=None,
@@ -216,13 +241,14 @@ def solve_tconv_padding(in_size, kernel_size, stride=1, dilation=1, out_size=Non
     layer = f"ConvTranspose{nd}d"
     extra = [("padding", tuple(pads))] + ([("output_padding", tuple(ops))] if any(ops) else [])
     ranges = shapes.tconv_size_range(sizes, params)
-    return PaddingAnswer(
+    return _warn_large(PaddingAnswer(
         layer, sizes, out, tuple((p, p) for p in pads), True,
         f"nn.{layer}(C_in, C_out, {_join(_args(k, s, d) + extra)})", convention.value,
         output_padding=tuple(ops),
         notes=[f"forward(x, output_size=...) accepts {fmt_dims(f'{a}..{b}' for a, b in ranges)} "
                "with this padding"],
-    )
+    ), tuple(map(formulas.effective_kernel, k, d)), (1,) * nd, None,
+        "it crops more from the output than the kernel adds")
 
 
 def _symmetric_candidates(k):

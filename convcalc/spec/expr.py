@@ -36,6 +36,17 @@ _COMPARE = {
 }
 
 
+# String values of torch.nn arguments, and the argument each is usually given to: written
+# without quotes (padding=same) they read as unknown names.
+STRING_VALUES = {
+    **dict.fromkeys(("same", "valid"), "padding"),
+    **dict.fromkeys(("zeros", "reflect", "replicate", "circular"), "padding_mode"),
+    **dict.fromkeys(("nearest", "bilinear", "bicubic", "trilinear", "linear", "area"), "mode"),
+    **dict.fromkeys(("mean", "sum"), "reduction"),
+    **dict.fromkeys(("tanh",), "approximate"),
+}
+
+
 def parse(source: str, what: str = "expression") -> ast.expr:
     if len(source) > MAX_SOURCE:
         raise SpecError(f"{what} is too long ({len(source)} characters, at most {MAX_SOURCE})")
@@ -99,6 +110,9 @@ def _eval(node, env, tracer=None):
             return node.id == "true"
         if tracer is not None and node.id in ("None",):
             return None
+        if node.id in STRING_VALUES:  # padding=same: a string written without its quotes
+            raise SpecError(f"unknown name {node.id!r}",
+                            fix=f"quote strings: {STRING_VALUES[node.id]}={node.id!r}")
         raise SpecError(f"unknown name {node.id!r}" + _known(env))
     if isinstance(node, (ast.Tuple, ast.List)):
         values = [_eval(e, env, tracer) for e in node.elts]

@@ -79,10 +79,22 @@ def load_documents(text: str, source: str) -> list:
         mark = getattr(e, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        docs.append(SpecError(f"{where}: malformed YAML: {problem}"))
+        if mark and _tab_indent(text, mark):  # PyYAML: "found character that cannot start any token"
+            docs.append(SpecError(f"{where}: a tab in the indentation; YAML indents with spaces"))
+        else:
+            docs.append(SpecError(f"{where}: malformed YAML: {problem}"))
     except RecursionError:
         docs.append(SpecError(f"{source}: YAML nested too deeply"))
     return docs
+
+
+def _tab_indent(text: str, mark) -> bool:
+    """Whether the YAML error at ``mark`` is a tab in the indentation (before the first
+    token of its line, ``- `` markers included)."""
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    lead = line[:len(line) - len(line.lstrip(" \t-"))]
+    return "\t" in lead and mark.column <= len(lead)
 
 
 def _from_node(node, yaml):

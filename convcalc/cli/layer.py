@@ -69,16 +69,8 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, in_chann
         out = conv_shape(v["in"], params)
         weights = _weights(f"Conv{ndim}d", v["in"], channels, kernel_size=v["k"], stride=v["s"],
                            padding=v["p"], dilation=v["d"], padding_mode=padding_mode)
-    payload = {
-        "layer": f"Conv{ndim}d",
-        "input": shown_sizes(v["in"]),
-        "output": shown_sizes(out),
-        "kernel_size": list(params.kernel_size),
-        "stride": list(params.stride),
-        "padding": [list(p) for p in params.padding],
-        "dilation": list(params.dilation),
-        "padding_mode": params.padding_mode.value,
-    }
+    payload = _payload(f"Conv{ndim}d", v["in"], out, params, [list(p) for p in params.padding],
+                       padding_mode=params.padding_mode.value)
     answer(fmt, explain, out, payload, lambda: _explainer("conv")(v["in"], params), assumptions,
            _weight_lines(payload, channels, weights))
 
@@ -128,16 +120,9 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
                            kernel_size=params.kernel_size, stride=params.stride,
                            padding=params.padding, dilation=params.dilation,
                            output_padding=params.output_padding)
-    payload = {
-        "layer": f"ConvTranspose{ndim}d",
-        "input": shown_sizes(v["in"]),
-        "output": shown_sizes(out),
-        "kernel_size": list(params.kernel_size),
-        "stride": list(params.stride),
-        "padding": [[p, p] for p in params.padding],
-        "dilation": list(params.dilation),
-        "output_padding": list(params.output_padding),
-    }
+    payload = _payload(f"ConvTranspose{ndim}d", v["in"], out, params,
+                       [[p, p] for p in params.padding],
+                       output_padding=list(params.output_padding))
     if not any_symbolic(v["in"]):
         payload["output_size_range"] = [list(r) for r in tconv_size_range(v["in"], params)]
     answer(fmt, explain, out, payload, lambda: _explainer("tconv")(v["in"], params), assumptions,
@@ -178,17 +163,23 @@ def pool(in_size, kernel_size, stride, padding, dilation, kind, ceil_mode, fmt, 
     with layer_errors(f"{kind.capitalize()}Pool{ndim}d"), collecting() as assumptions:
         params = PoolParams.create(ndim, v["k"], v["s"], v["p"], v["d"], ceil_mode, PoolKind(kind))
         out = pool_shape(v["in"], params)
-    payload = {
-        "layer": f"{kind.capitalize()}Pool{ndim}d",
-        "input": shown_sizes(v["in"]),
+    payload = _payload(f"{kind.capitalize()}Pool{ndim}d", v["in"], out, params,
+                       [[p, p] for p in params.padding], ceil_mode=params.ceil_mode)
+    answer(fmt, explain, out, payload, lambda: _explainer("pool")(v["in"], params), assumptions)
+
+
+def _payload(layer, in_size, out, params, padding, **extra) -> dict:
+    """The JSON of a single-layer answer: sizes and the normalised per-dim parameters."""
+    return {
+        "layer": layer,
+        "input": shown_sizes(in_size),
         "output": shown_sizes(out),
         "kernel_size": list(params.kernel_size),
         "stride": list(params.stride),
-        "padding": [[p, p] for p in params.padding],
+        "padding": padding,
         "dilation": list(params.dilation),
-        "ceil_mode": params.ceil_mode,
+        **extra,
     }
-    answer(fmt, explain, out, payload, lambda: _explainer("pool")(v["in"], params), assumptions)
 
 
 def _channels(in_channels, out_channels, groups, bias) -> dict | None:

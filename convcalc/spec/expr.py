@@ -199,6 +199,7 @@ def _call(node: ast.Call, env, tracer):
     """A call in a traced expression: a shape method of a tensor, or an operation."""
     if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
         raise SpecError(f"{ast.unparse(node)!r}: *args and **kwargs are not supported in a spec")
+    _no_repeated_keyword(ast.unparse(node.func), node.keywords)
     args = [_eval(a, env, tracer) for a in node.args]
     kwargs = {k.arg: _eval(k.value, env, tracer) for k in node.keywords}
     func = node.func
@@ -311,7 +312,17 @@ def simple_call(node):
         name = stripped
     if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in keywords):
         raise SpecError(f"{name}: *args and **kwargs are not supported in a spec")
+    _no_repeated_keyword(name, keywords)
     return name, list(args), {k.arg: k.value for k in keywords}
+
+
+def _no_repeated_keyword(name, keywords) -> None:
+    """Python refuses ``f(a=1, a=2)`` when it compiles the call; ``ast.parse`` does not."""
+    seen = set()
+    for k in keywords:
+        if k.arg in seen:
+            raise SpecError(f"{name}(): keyword argument repeated: {k.arg}")
+        seen.add(k.arg)
 
 
 def parse_call(source: str):

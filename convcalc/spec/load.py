@@ -11,6 +11,7 @@ from pathlib import Path
 from convcalc.errors import SpecError
 
 MAX_BYTES = 64 * 1024 * 1024
+MAX_VALUES = 1_000_000  # YAML values in one document once aliases are expanded
 
 
 class Located(list):
@@ -46,6 +47,7 @@ def read_text(path: str) -> tuple[str, str]:
     p = Path(path)
     if p.is_dir():
         raise SpecError(f"{path} is a directory, not a spec file")
+    _regular(path)
     try:
         with p.open("rb") as f:
             data = f.read(MAX_BYTES + 1)
@@ -54,6 +56,23 @@ def read_text(path: str) -> tuple[str, str]:
     except OSError as e:
         raise SpecError(f"{path}: cannot read: {e.strerror}") from None
     return _decode(data, path), path
+
+
+def _regular(path: str) -> None:
+    """Refuse a FIFO, a socket or a device before opening it (a FIFO with no writer would
+    block forever)."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file", fix="give a spec path, - for standard input, or zoo:NAME") from None
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read: {e.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise SpecError(f"{path} is not a regular file (a FIFO, socket or device)",
+                        fix="save the spec to a file, or pipe it to - (standard input)")
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -74,7 +93,10 @@ def load_documents(text: str, source: str) -> list:
     docs = []
     try:
         for node in yaml.compose_all(text, Loader=loader):
-            docs.append(_from_node(node, yaml) if node is not None else None)
+            try:
+                docs.append(_Builder(yaml, source).build(node) if node is not None else None)
+            except SpecError as e:
+                docs.append(e)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -97,23 +119,71 @@ def _tab_indent(text: str, mark) -> bool:
     return "\t" in lead and mark.column <= len(lead)
 
 
-def _from_node(node, yaml):
-    """A composed YAML node -> Python data; lists and dicts carry their source lines."""
-    if isinstance(node, yaml.SequenceNode):
-        out = Located(_from_node(n, yaml) for n in node.value)
-        out.lines = [n.start_mark.line + 1 for n in node.value]
-        return out
-    if isinstance(node, yaml.MappingNode):
-        out = LocatedDict()
-        out.line = node.start_mark.line + 1
-        out.key_lines = {}
-        for key_node, value_node in node.value:
-            key = _from_node(key_node, yaml)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise SpecError(f"line {key_node.start_mark.line + 1}: mapping keys must be plain names")
-            out[key] = _from_node(value_node, yaml)
-            out.key_lines[key] = key_node.start_mark.line + 1
-        return out
+class _Builder:
+    """Composed YAML nodes -> Python data whose lists and dicts carry their source lines.
+
+    An alias is the same node as its anchor: it is built once and shared, and the size of
+    the document with every alias expanded is counted first, so that a "billion laughs"
+    document is refused before any work. A key given twice in one mapping is an error."""
+
+    def __init__(self, yaml, source: str):
+        self.yaml = yaml
+        self.source = source
+        self.built: dict = {}
+        self.sizes: dict = {}
+
+    def build(self, node):
+        if self.size(node) > MAX_VALUES:
+            raise SpecError(f"{self.source}:{node.start_mark.line + 1}: the document expands to more "
+                            f"than {MAX_VALUES:,} values (aliases of aliases?)",
+                            fix="write the layers out, or use repeat:")
+        return self.node(node)
+
+    def size(self, node) -> int:
+        """The number of values under ``node`` with every alias expanded (memoised)."""
+        found = self.sizes.get(id(node))
+        if found is None:
+            if isinstance(node, self.yaml.SequenceNode):
+                found = 1 + sum(self.size(n) for n in node.value)
+            elif isinstance(node, self.yaml.MappingNode):
+                found = 1 + sum(self.size(k) + self.size(v) for k, v in node.value)
+            else:
+                found = 1
+            self.sizes[id(node)] = found = min(found, MAX_VALUES + 1)
+        return found
+
+    def node(self, node):
+        found = self.built.get(id(node))
+        if found is None:
+            found = self.built[id(node)] = self._new(node)
+        return found
+
+    def _new(self, node):
+        yaml = self.yaml
+        if isinstance(node, yaml.SequenceNode):
+            out = Located(self.node(n) for n in node.value)
+            out.lines = [n.start_mark.line + 1 for n in node.value]
+            return out
+        if isinstance(node, yaml.MappingNode):
+            out = LocatedDict()
+            out.line = node.start_mark.line + 1
+            out.key_lines = {}
+            for key_node, value_node in node.value:
+                key = self.node(key_node)
+                line = key_node.start_mark.line + 1
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    raise SpecError(f"{self.source}:{line}: mapping keys must be plain names")
+                if key in out.key_lines:
+                    raise SpecError(f"{self.source}:{line}: {key!r} is given twice in one mapping "
+                                    f"(lines {out.key_lines[key]} and {line})",
+                                    fix="keep one of them")
+                out[key] = self.node(value_node)
+                out.key_lines[key] = line
+            return out
+        return _scalar(node, yaml)
+
+
+def _scalar(node, yaml):
     constructor = yaml.constructor.SafeConstructor()
     try:
         return constructor.construct_object(node, deep=True)

@@ -1,0 +1,71 @@
+"""Hostile and malformed input ends quickly with one line: alias bombs, special files,
+duplicate keys, repeated keywords (a first part of the reliability issue's suite)."""
+
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import pytest
+
+LIMIT_BYTES = 400 * 2**20  # address space for a command that does not import torch
+
+
+def convcalc(*args, stdin=None, seconds=5):
+    """Run the CLI in a child with a time and address-space limit: (exit code, stderr)."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+
+    done = subprocess.run([sys.executable, "-m", "convcalc", *args], input=stdin, text=True,
+                          capture_output=True, timeout=seconds, preexec_fn=limit)
+    return done.returncode, done.stderr
+
+
+def bomb(levels=9, width=9, where="layers"):
+    lines = ["a: &a [" + ", ".join(["ReLU"] * width) + "]"]
+    for i in range(1, levels):
+        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * width) + "]")
+    last = chr(ord("a") + levels - 1)
+    body = {"layers": f"layers: *{last}", "description": f"description: *{last}\nlayers: [ReLU]"}[where]
+    return "\n".join(lines) + f"\ninput: [1, 3]\n{body}\n"
+
+
+@pytest.mark.parametrize("where", ["layers", "description"])
+def test_alias_bombs_are_refused_before_any_work(where):
+    start = time.monotonic()
+    code, err = convcalc("net", "-", stdin=bomb(where=where))
+    assert code == 1 and err.count("\n") == 1
+    assert "expands to more than 1,000,000 values" in err
+    assert time.monotonic() - start < 3
+
+
+def test_shared_aliases_below_the_limit_still_work():
+    text = "input: [1, 3, 4, 4]\nlayers: [&conv 'Conv2d(3, 3, 1)', *conv, ReLU]\n"
+    code, err = convcalc("net", "-", "--format", "json", stdin=text)
+    assert code == 0, err
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    code, err = convcalc("net", str(fifo), seconds=5)
+    assert code == 1 and err == f"Error: {fifo} is not a regular file (a FIFO, socket or device): " \
+                                "save the spec to a file, or pipe it to - (standard input)\n"
+
+
+@pytest.mark.parametrize("text, line", [
+    ("input: [1, 3, 8, 8]\ninput: [1, 3, 9, 9]\nlayers: [ReLU]\n", "'input' is given twice in one mapping (lines 1 and 2)"),
+    ("input: [1, 3, 8, 8]\nlayers: [ReLU]\nlayers: [Tanh]\n", "'layers' is given twice in one mapping (lines 2 and 3)"),
+    ("input: [1, 3, 8, 8]\nlayers:\n  - Conv2d: {in_channels: 3, out_channels: 4, kernel_size: 3, kernel_size: 5}\n",
+     "'kernel_size' is given twice in one mapping (lines 3 and 3)"),
+])
+def test_duplicate_keys_are_errors_with_both_lines(text, line):
+    code, err = convcalc("net", "-", stdin=text)
+    assert code == 1 and line in err and err.count("\n") == 1
+
+
+def test_a_repeated_keyword_is_refused_as_python_does():
+    code, err = convcalc("net", "-", stdin="input: [1, 3, 8, 8]\nlayers:\n  - Conv2d(3, 4, kernel_size=3, kernel_size=5)\n")
+    assert code == 1 and err == "Error: <stdin>:3: Conv2d(): keyword argument repeated: kernel_size\n"

@@ -28,7 +28,9 @@ class ConvcalcError(ValueError):
 
     def __str__(self) -> str:
         text = f"{self.layer}: {self.message}" if self.layer else self.message
-        return f"{text}: {self.fix}" if self.fix else text
+        text = f"{text}: {self.fix}" if self.fix else text
+        # one line, always: a name or a file name may hold a line break
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def with_layer(self, layer: str) -> "ConvcalcError":
         """The same error, attributed to a layer (used by whole-network propagation)."""

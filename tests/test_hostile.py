@@ -69,3 +69,21 @@ def test_duplicate_keys_are_errors_with_both_lines(text, line):
 def test_a_repeated_keyword_is_refused_as_python_does():
     code, err = convcalc("net", "-", stdin="input: [1, 3, 8, 8]\nlayers:\n  - Conv2d(3, 4, kernel_size=3, kernel_size=5)\n")
     assert code == 1 and err == "Error: <stdin>:3: Conv2d(): keyword argument repeated: kernel_size\n"
+
+
+DEEP_MINUS = "input: [1, 3]\nlayers:\n  - Linear(3, " + "-" * 9000 + "3)\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("input: [1, 3, 8, 8]\nlayers:\n  - {ReLU: null, when: \"'a' > 3\"}\n",
+     "cannot compare 'a' (str) with 3 (int)"),
+    (DEEP_MINUS, "layer is nested too deeply (9012 characters)"),
+    ("input: [1, 3, 8, 8]\nlayers:\n  - Upsample: {scale_factor: 2, mode: [a]}\n",
+     "mode must be one of nearest, nearest-exact, area, linear, bilinear, bicubic, trilinear, got ['a']"),
+    ("input: [1, 3, 8, 8]\nlayers:\n  - {when: null, ReLU: null}\n", "when: needs a condition, got null"),
+    ("input: [1, 3, 8, 8]\nlayers:\n  - {name: \"a\\nb\", Conv2d: [3, 3, 9]}\n", "layer a\\nb Conv2d"),
+])
+def test_no_internal_error_and_one_line(text, expected):
+    code, err = convcalc("net", "-", stdin=text)
+    assert code == 1 and expected in err
+    assert err.count("\n") == 1 and "internal error" not in err

@@ -19,7 +19,7 @@ _MODE_RANKS = {
 def _upsample_rule(mode_default, align_default=None, fixed_mode=False):
     def apply(b, shape):
         mode = mode_default if fixed_mode else b["mode"]
-        if mode not in _MODE_RANKS:
+        if not isinstance(mode, str) or mode not in _MODE_RANKS:
             raise ParamError(f"mode must be one of {', '.join(_MODE_RANKS)}, got {mode!r}")
         ranks = _MODE_RANKS[mode]
         if len(shape) not in ranks:

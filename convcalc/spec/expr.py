@@ -54,6 +54,8 @@ def parse(source: str, what: str = "expression") -> ast.expr:
         return ast.parse(source.strip(), mode="eval").body
     except (SyntaxError, ValueError) as e:
         raise SpecError(f"cannot parse {what} {source!r}: {getattr(e, 'msg', e)}") from None
+    except (MemoryError, RecursionError):  # Python's parser on 9,000 nested operators
+        raise SpecError(f"{what} is nested too deeply ({len(source)} characters)") from None
 
 
 def evaluate(node: ast.expr, env: dict | None = None, tracer=None):
@@ -192,7 +194,11 @@ def _compare(op, left, right):
         relation = {ast.Eq: sympy.Eq, ast.NotEq: sympy.Ne, ast.Lt: sympy.Lt, ast.LtE: sympy.Le,
                     ast.Gt: sympy.Gt, ast.GtE: sympy.Ge}[type(op)](left, right)
         return relation if relation not in (sympy.true, sympy.false) else bool(relation)
-    return bool(_COMPARE[type(op)](left, right))
+    try:
+        return bool(_COMPARE[type(op)](left, right))
+    except TypeError:
+        raise SpecError(f"cannot compare {left!r} ({type(left).__name__}) with {right!r} "
+                        f"({type(right).__name__})") from None
 
 
 def _call(node: ast.Call, env, tracer):
@@ -280,6 +286,8 @@ def parse_item(source: str):
         module = ast.parse(source.strip(), mode="exec")
     except (SyntaxError, ValueError) as e:
         raise SpecError(f"cannot parse layer {source!r}: {getattr(e, 'msg', e)}") from None
+    except (MemoryError, RecursionError):  # Python's parser on 9,000 nested operators
+        raise SpecError(f"layer is nested too deeply ({len(source)} characters)") from None
     if len(module.body) != 1 or not isinstance(module.body[0], (ast.Expr, ast.Assign)):
         raise SpecError(f"cannot read {source!r} as a layer: write Name(arguments) or name = expression")
     statement = module.body[0]

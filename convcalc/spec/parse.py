@@ -256,6 +256,9 @@ def _parse_item(value, source, line) -> Item:
             raise SpecError(f"{source}:{line}: name must be a string")
         item.name = str(value["name"])
     if "when" in value:
+        if value["when"] is None:
+            raise SpecError(f"{source}:{line}: when: needs a condition, got null",
+                            fix="write when: true, or an expression such as stride != 1")
         item.when = _maybe_expr(value["when"], source, line)
     if "as" in value:
         item.bind = _names(value["as"], "as", source, line)

@@ -87,3 +87,16 @@ def test_no_internal_error_and_one_line(text, expected):
     code, err = convcalc("net", "-", stdin=text)
     assert code == 1 and expected in err
     assert err.count("\n") == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize("body, limit, seconds", [
+    ("[]", "1,000,000 items", 2),
+    ("[{ReLU: null, when: false}]", "1,000,000 items", 2),
+    ("[{add: [[], []]}]", "200,000 operations", 6),  # each iteration really emits an operation
+])
+def test_nested_repeats_are_refused_quickly(body, limit, seconds):
+    text = f"input: [1, 3]\nlayers:\n  - repeat: 100000\n    layers:\n      - repeat: 100000\n        layers: {body}\n"
+    start = time.monotonic()
+    code, err = convcalc("net", "-", stdin=text, seconds=seconds + 5)
+    assert code == 1 and limit in err and err.count("\n") == 1
+    assert time.monotonic() - start < seconds

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import ast
 import difflib
-import re
 
 from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, SpecError
 from convcalc.graph.ir import INPUT, Graph, Op, Scope
+from convcalc.graph.naming import Names
 from convcalc.graph.trace import LEARNED, SelfRef, Tracer, TensorRef
 from convcalc.ops import REGISTRY, lookup
 from convcalc.ops.base import REQUIRED as NO_DEFAULT
@@ -34,8 +34,8 @@ from convcalc.spec.parse import REQUIRED, Expr, Item, Spec
 
 MAX_NESTING = 64  # blocks, groups and branches inside one another
 MAX_REPEAT = 100_000  # one repeat's count
-MAX_OPS = 1_000_000  # operations in one graph
-MAX_STEPS = 10_000_000  # items walked, skipped and empty ones included
+MAX_OPS = 200_000  # operations in one graph (real networks have thousands)
+MAX_STEPS = 1_000_000  # items walked and repeat iterations, skipped and empty ones included
 
 
 def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
@@ -56,7 +56,7 @@ def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
     env["self"] = SelfRef(lowering, root)
     try:
         with symbolic.collecting() as assumptions:
-            root.output = lowering.items(spec.layers, root.input, env, root, _Names())
+            root.output = lowering.items(spec.layers, root.input, env, root, Names())
     except ConvcalcError as e:  # the operations before the failing one: a partial table
         last = lowering.ops[-1].outputs[0] if lowering.ops else next(iter(shapes))
         e.partial = Graph(spec.name, spec.source, shapes, [last], lowering.ops, lowering.shapes,
@@ -69,38 +69,6 @@ def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
     return Graph(spec.name, spec.source, shapes, list(root.outputs), lowering.ops, lowering.shapes,
                  root, assumptions=assumptions, output_names=[n for n, _ in named],
                  dtypes={k: v for k, v in spec.dtypes.items() if k in shapes})
-
-
-class _Names:
-    """The path segments of one group: 0, 1, 2... for unnamed items, or the item's name."""
-
-    __slots__ = ("index", "used")
-
-    def __init__(self):
-        self.index = 0
-        self.used = set()
-
-    def take(self, segment: str, source: str, line: int) -> str:
-        if segment in self.used:
-            raise SpecError(f"{source}:{line}: two items named {segment!r} in the same group")
-        self.used.add(segment)
-        return segment
-
-    def next(self, item: Item, source: str, env: dict | None = None) -> str:
-        segment = item.name if item.name is not None else str(self.index)
-        if "{" in segment and env is not None:
-            segment = _template(segment, env, source, item.line)
-        self.index += 1
-        return self.take(segment, source, item.line)
-
-    def function(self, kind: str) -> str:
-        """torch.fx's naming of function nodes: add, add_1, add_2..."""
-        segment, n = kind, 0
-        while segment in self.used:
-            n += 1
-            segment = f"{kind}_{n}"
-        self.used.add(segment)
-        return segment
 
 
 class _Lowering(Tracer):
@@ -119,7 +87,7 @@ class _Lowering(Tracer):
 
     # Items ---------------------------------------------------------------------------
 
-    def items(self, items, value: str, env: dict, scope: Scope, names: _Names) -> str:
+    def items(self, items, value: str, env: dict, scope: Scope, names: Names) -> str:
         """Lower ``items`` in order from ``value``; the value they end with. Assignments
         (``h = ...``, ``as: h``) bind names in ``env``, as in a ``forward``."""
         for item in items:
@@ -166,9 +134,9 @@ class _Lowering(Tracer):
         group = scope.child(segment, label, value)
         if item.kind == "sequential":
             group.output = self.nested(item, lambda: self.items(
-                item.children, value, env, group, _Names()))
+                item.children, value, env, group, Names()))
         else:
-            group.output = self.repeat(item, value, env, group, _Names(), group.path)
+            group.output = self.repeat(item, value, env, group, Names(), group.path)
         return group.output
 
     def repeat(self, item, value, env, scope, names, where) -> str:
@@ -176,7 +144,14 @@ class _Lowering(Tracer):
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_REPEAT:
             raise self.located(item, where, "repeat", SpecError(
                 f"repeat must be an integer from 0 to {MAX_REPEAT}, got {count!r}"))
+        if count > MAX_STEPS - self.steps:
+            raise SpecError(f"{self.source}:{item.line}: repeat: {count:,} iterations would pass the "
+                            f"limit of {MAX_STEPS:,} items walked ({self.steps:,} so far)")
         for i in range(count):
+            self.steps += 1  # an empty body is work too
+            if self.steps > MAX_STEPS:
+                raise SpecError(f"{self.source}:{item.line}: the spec expands to more than "
+                                f"{MAX_STEPS:,} items (repeats inside repeats?)")
             if item.var:
                 env[item.var] = i
             value = self.nested(item, lambda: self.items(item.children, value, env, scope, names))
@@ -230,7 +205,7 @@ class _Lowering(Tracer):
         group.input_names = tuple(names)
         inner["self"] = SelfRef(self, group)
         group.output = self.nested(item, lambda: self.items(
-            block.layers, values[0], inner, group, _Names()))
+            block.layers, values[0], inner, group, Names()))
         return group.output
 
     def constructor(self, item, env, path):
@@ -378,20 +353,6 @@ class _Lowering(Tracer):
         located.path = name
         located.layer_type = type_name
         return located
-
-
-def _template(name: str, env: dict, source: str, line: int) -> str:
-    """``encoder_layer_{i}``, ``denselayer{i + 1}``: a name with the values of expressions
-    over loop variables and parameters."""
-    values = {k: v for k, v in env.items() if isinstance(v, (int, str)) and not isinstance(v, bool)}
-
-    def fill(match):
-        try:
-            return str(expr.evaluate(expr.parse(match.group(1), "name"), values))
-        except SpecError as e:
-            raise SpecError(f"{source}:{line}: name {name!r}: {e.message}") from None
-
-    return re.sub(r"\{([^{}]*)\}", fill, name)
 
 
 def _bind_block(block, args, kwargs, where) -> dict:

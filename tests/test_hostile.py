@@ -100,3 +100,32 @@ def test_nested_repeats_are_refused_quickly(body, limit, seconds):
     code, err = convcalc("net", "-", stdin=text, seconds=seconds + 5)
     assert code == 1 and limit in err and err.count("\n") == 1
     assert time.monotonic() - start < seconds
+
+
+EDGES = [  # (layer, input): cases where convcalc and PyTorch once differed
+    ("Upsample(size=5, recompute_scale_factor=True)", [1, 1, 3, 3]),
+    ("BatchNorm2d(3, affine=False, track_running_stats=False)", [2, 4, 3, 3]),
+    ("BatchNorm2d(3, affine=False)", [2, 4, 3, 3]),
+    ("BatchNorm3d(0)", [2, 0, 3, 3, 3]),
+    ("LayerNorm([])", [2, 3]),
+    ("ReLU()", []),
+    ("Dropout()", []),
+]
+
+
+@pytest.mark.parametrize("layer, shape", EDGES)
+def test_edge_cases_agree_with_torch(layer, shape):
+    torch = pytest.importorskip("torch")
+    from helpers import report_of
+
+    try:
+        want = tuple(eval(f"torch.nn.{layer}", {"torch": torch})(torch.zeros(shape)).shape)  # noqa: S307
+    except (RuntimeError, ValueError, IndexError) as e:
+        want = e
+    try:
+        got = report_of(f"input: {shape}\nlayers: ['{layer}']\n").output_shape
+    except Exception as e:  # noqa: BLE001 - a ConvcalcError is a refusal
+        got = e
+    assert isinstance(want, Exception) == isinstance(got, Exception), (want, got)
+    if not isinstance(want, Exception):
+        assert got == want

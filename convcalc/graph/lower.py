@@ -43,10 +43,11 @@ def lower(spec: Spec, input_shape=None, inputs: dict | None = None) -> Graph:
     for named ``inputs`` (default: the spec's ``inputs:``)."""
     shapes = dict(inputs or spec.inputs or {})
     if not shapes or input_shape is not None:
-        shape = tuple(input_shape if input_shape is not None else spec.input or ())
-        if not shape:
+        given = input_shape if input_shape is not None else spec.input
+        if given is None:
             raise SpecError(f"{spec.source}: the spec has no input: shape",
                             fix="add input: [1, 3, 224, 224] or pass --input")
+        shape = tuple(given)
         first = next(iter(shapes), INPUT)
         shapes = {first: shape, **{k: v for k, v in shapes.items() if k != first}}
     shapes = {name: tuple(shape) for name, shape in shapes.items()}

@@ -15,7 +15,7 @@ from convcalc.ops.base import (
     rank_error,
     signature,
 )
-from convcalc.engine.symbolic import unequal, violated
+from convcalc.engine.symbolic import is_symbolic, unequal, violated
 
 
 def _single_value_note(count: int, shape, what: str) -> str | None:
@@ -43,14 +43,27 @@ def _channel_dim1(ranks, name):
 def _batchnorm(nd):
     ranks = (2, 3) if nd == 1 else (nd + 2,)
 
+    read = _channel_dim1(ranks, f"BatchNorm{nd}d")
+
     def apply(b, shape):
         if len(shape) not in ranks:
             raise rank_error(f"BatchNorm{nd}d", shape, ranks)
         check_bool(b, "affine", "track_running_stats", "bias")
-        return Step(shape, params=_affine_params(b, "affine", b["num_features"]),
+        features = b["num_features"]
+        if not is_symbolic(features) and (isinstance(features, bool) or not isinstance(features, int) or features < 1):
+            raise ParamError(f"num_features must be a positive integer, got {features!r}",
+                             fix="a batch norm needs at least one channel")
+        # the count is checked against the weights or the running statistics: with
+        # neither (affine=False, track_running_stats=False) PyTorch checks nothing
+        if (b["affine"] or b["track_running_stats"]) and violated(
+                unequal(features, read(shape)), "num_features matches the input"):
+            raise ShapeError(
+                f"num_features={features} but the incoming shape {list(shape)} has {read(shape)} channels",
+                fix=f"use num_features={read(shape)}, or omit it to infer it")
+        return Step(shape, params=_affine_params(b, "affine", features),
                     note=_single_value_note(shape[0] * prod(shape[2:]), shape, "value per channel"))
 
-    return apply, Infer("num_features", _channel_dim1(ranks, f"BatchNorm{nd}d"), "channels")
+    return apply, Infer("num_features", read, "channels", strict=False)
 
 
 def _instancenorm(nd):
@@ -92,6 +105,9 @@ def _instancenorm(nd):
 def layernorm_rule(b, shape):
     normalized = as_list(b["normalized_shape"])
     check_bool(b, "elementwise_affine", "bias")
+    if not normalized:
+        raise ParamError("normalized_shape must have at least one dimension, got []",
+                         fix="normalise over the last dimension: LayerNorm(C)")
     for n in normalized:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ParamError(f"normalized_shape must be non-negative integers, got {normalized}")

@@ -31,6 +31,9 @@ def _upsample_rule(mode_default, align_default=None, fixed_mode=False):
                 "linear, bilinear, bicubic, trilinear"
             )
         size, scale = b["size"], b["scale_factor"]
+        if size is not None and not fixed_mode and b["recompute_scale_factor"]:
+            raise ParamError("recompute_scale_factor is not meaningful with an explicit size",
+                             fix="drop recompute_scale_factor, or give scale_factor")
         if size is None and scale is None:
             raise ParamError("either size or scale_factor must be given")
         if size is not None and scale is not None:

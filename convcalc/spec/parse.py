@@ -166,7 +166,7 @@ def _parse_input(value, source, line, dtypes=None, name="x"):
             value = [int(v) for v in value]
         except ValueError:
             raise SpecError(f"{source}:{line}: input must be a list of sizes, got {value!r}") from None
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, list):  # [] is a 0-d tensor, which elementwise layers take
         raise SpecError(f"{source}:{line}: input must be a list of sizes like [1, 3, 224, 224]")
     for v in value:
         if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v > 2**63 - 1:

@@ -154,26 +154,26 @@ def run_compare(path: str, shapes: list, depth, fmt: str, emit) -> bool:
             emit("out", json.dumps(render.error_json(error), ensure_ascii=False))
             emit("err", str(error))
             return False
-    if fmt in ("json", "jsonl"):
-        data = compare.comparison_json(reports)
-        emit("out", json.dumps(data, ensure_ascii=False, indent=None if fmt == "jsonl" else 2))
-    elif fmt == "markdown":
-        emit("out", compare.markdown(reports, depth))
-    elif fmt == "csv":
-        emit("out", compare.csv_text(reports, depth).rstrip("\n"))
-    else:
-        emit("out", compare.text(reports, depth))
+    _emit_formatted(fmt, emit, lambda: compare.comparison_json(reports),
+                    lambda: compare.markdown(reports, depth), lambda: compare.csv_text(reports, depth),
+                    lambda: [compare.text(reports, depth)])
     return True
 
 
 def _emit_report(report, depth, fmt, emit) -> None:
+    _emit_formatted(fmt, emit, lambda: render.report_json(report),
+                    lambda: render.markdown(report, depth), lambda: render.csv_text(report, depth),
+                    lambda: [render.text_table(report, depth), "\n".join(render.totals_lines(report))])
+
+
+def _emit_formatted(fmt, emit, as_json, markdown, csv_text, text) -> None:
+    """One rendering of a result in ``fmt``: each argument makes its format's text."""
     if fmt in ("json", "jsonl"):
-        data = render.report_json(report)
-        emit("out", json.dumps(data, ensure_ascii=False, indent=None if fmt == "jsonl" else 2))
+        emit("out", json.dumps(as_json(), ensure_ascii=False, indent=None if fmt == "jsonl" else 2))
     elif fmt == "markdown":
-        emit("out", render.markdown(report, depth))
+        emit("out", markdown())
     elif fmt == "csv":
-        emit("out", render.csv_text(report, depth).rstrip("\n"))
+        emit("out", csv_text().rstrip("\n"))
     else:
-        emit("out", render.text_table(report, depth))
-        emit("out", "\n".join(render.totals_lines(report)))
+        for block in text():
+            emit("out", block)

@@ -104,7 +104,9 @@ class Infer:
     arg: str
     read: Callable[[Shape], int | list]
     noun: str  # "channels", "features"
-    strict: bool = True  # a given value must match the shape
+    # a given value must match the shape: always, or when strict(bound arguments) says so
+    # (BatchNorm checks its count only against weights or running statistics it has)
+    strict: bool | Callable[[dict], bool] = True
 
 
 @dataclass(frozen=True)
@@ -164,22 +166,28 @@ class LayerType:
                 raise SpecError(f"got multiple values for argument {key!r}")
             bound[key] = value
         inferable = {i.arg: i for i in self.infer}
+        given = []  # (rule, value read off the shape) for inferable arguments the spec gave
         for name, default in self.signature:
             if name in inferable:
                 rule = inferable[name]
                 actual = rule.read(shape)
                 if name not in bound:
                     bound[name] = actual
-                elif rule.strict and violated(unequal(bound[name], actual), f"{name} matches the input"):
-                    raise ShapeError(
-                        f"{name}={bound[name]} but the incoming shape {list(shape)} has "
-                        f"{actual} {rule.noun}",
-                        fix=f"use {name}={actual}, or omit it to infer it",
-                    )
+                else:
+                    given.append((rule, actual))
             elif name not in bound:
                 if default is REQUIRED:
                     raise SpecError(f"missing required argument {name!r}")
                 bound[name] = default
+        for rule, actual in given:  # once every argument is bound: strictness may depend on them
+            name = rule.arg
+            strict = rule.strict(bound) if callable(rule.strict) else rule.strict
+            if strict and violated(unequal(bound[name], actual), f"{name} matches the input"):
+                raise ShapeError(
+                    f"{name}={bound[name]} but the incoming shape {list(shape)} has "
+                    f"{actual} {rule.noun}",
+                    fix=f"use {name}={actual}, or omit it to infer it",
+                )
         return bound
 
     def describe(self, bound: dict) -> str:

@@ -53,17 +53,13 @@ def _batchnorm(nd):
         if not is_symbolic(features) and (isinstance(features, bool) or not isinstance(features, int) or features < 1):
             raise ParamError(f"num_features must be a positive integer, got {features!r}",
                              fix="a batch norm needs at least one channel")
-        # the count is checked against the weights or the running statistics: with
-        # neither (affine=False, track_running_stats=False) PyTorch checks nothing
-        if (b["affine"] or b["track_running_stats"]) and violated(
-                unequal(features, read(shape)), "num_features matches the input"):
-            raise ShapeError(
-                f"num_features={features} but the incoming shape {list(shape)} has {read(shape)} channels",
-                fix=f"use num_features={read(shape)}, or omit it to infer it")
         return Step(shape, params=_affine_params(b, "affine", features),
                     note=_single_value_note(shape[0] * prod(shape[2:]), shape, "value per channel"))
 
-    return apply, Infer("num_features", read, "channels", strict=False)
+    # the count is checked against the weights or the running statistics: with neither
+    # (affine=False, track_running_stats=False) PyTorch checks nothing
+    return apply, Infer("num_features", read, "channels",
+                        strict=lambda b: bool(b["affine"] or b["track_running_stats"]))
 
 
 def _instancenorm(nd):

@@ -1,4 +1,15 @@
+import os
+
 import pytest
+from hypothesis import settings
+
+# The suite is a gate (CI runs it on every stop), so by default each property test draws the
+# same examples every run: a failure is reproducible, and main's state does not depend on
+# luck. `HYPOTHESIS_PROFILE=explore pytest` draws fresh examples on each run, to hunt for
+# new counterexamples; add what it finds to the test as an @example.
+settings.register_profile("gate", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 try:  # torch is the oracle; `make test` installs it, so CI always has it.
     import torch

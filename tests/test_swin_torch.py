@@ -14,7 +14,7 @@ import json
 import warnings
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import requires_torch
@@ -301,12 +301,12 @@ def attention_call(draw):
         return tuple(shape)
 
     args = {
-        "input": maybe((draw(st.integers(0, 2)), draw(st.integers(1, 9)), draw(st.integers(1, 9)), c)),
+        "input": maybe((draw(st.integers(0, 2)), draw(st.integers(0, 9)), draw(st.integers(0, 9)), c)),
         "qkv_weight": maybe((3 * c, c)), "proj_weight": maybe((c, c)),
         "relative_position_bias": draw(st.sampled_from([(1, heads, n, n), (heads, n, n), (1, 1, n, n),
                                                         (1, heads, n, 1), (1, 1, heads, n, n), (2, heads, n, n)])),
     }
-    options = {"shift": [draw(st.integers(0, 3)), draw(st.integers(0, 3))], "heads": heads, "window": window}
+    options = {"shift": [draw(st.integers(-2, 3)), draw(st.integers(-2, 3))], "heads": heads, "window": window}
     if draw(st.booleans()):
         args["qkv_bias"] = maybe((3 * c,))
     if draw(st.booleans()):
@@ -318,6 +318,10 @@ def attention_call(draw):
 
 @SOME
 @given(attention_call())
+@example(({"input": (0, 0, 2, 1), "qkv_weight": (3, 1), "proj_weight": (1, 1),  # no window, shifted
+           "relative_position_bias": (1, 1, 1, 1)}, {"shift": [0, 1], "heads": 1, "window": [1, 1]}))
+@example(({"input": (1, 3, 0, 2), "qkv_weight": (6, 2), "proj_weight": (2, 2),  # no window, sum 0
+           "relative_position_bias": (1, 1, 1, 1)}, {"shift": [1, -1], "heads": 1, "window": [1, 1]}))
 def test_shifted_window_attention_function(swin, case):
     args, options = case
     names = dict(zip(args, "xyzwvut"))

@@ -141,13 +141,33 @@ def _map(shape: tuple) -> tuple:
     return tuple(shape)
 
 
+def _shifted(shift: list, window: tuple, pad_h, pad_w) -> bool:
+    """Whether the forward rolls the map: no shift along an axis that one window covers,
+    then ``sum(shift_size) > 0`` over the whole list, as torchvision writes it. An axis of
+    symbolic size rolls only when it is longer than its window: that is the condition."""
+    shift, open_axis = list(shift), None
+    for axis, size in enumerate((pad_h, pad_w)):
+        if not is_symbolic(size):
+            shift[axis] = shift[axis] if size > window[axis] else 0
+        elif shift[axis]:
+            open_axis = axis
+    if open_axis is None:
+        return sum(shift) > 0
+    kept, shift[open_axis] = sum(shift), 0
+    if sum(shift) > 0:
+        return True
+    return kept > 0 and violated((pad_h, pad_w)[open_axis] > window[open_axis],
+                                 "an empty map is not shifted")
+
+
 def _attend(shape: tuple, qkv_w: tuple, proj_w: tuple, bias: tuple, window: tuple,
-            heads: int, qkv_b, proj_b, logit_scale) -> Step:
+            heads: int, shift: list, qkv_b, proj_b, logit_scale) -> Step:
     """shifted_window_attention on shapes: its refusals, in its order, and its MACs."""
     batch, h, w, c = shape
     wh, ww = window
     pad_h, pad_w = _ceil_div(h, wh) * wh, _ceil_div(w, ww) * ww
-    windows = batch * (pad_h // wh) * (pad_w // ww)  # B · windows: the attention's batch
+    per_image = (pad_h // wh) * (pad_w // ww)
+    windows = batch * per_image  # B · windows: the attention's batch
     n = wh * ww
     tokens = (windows, n, c)
     if logit_scale is not None and qkv_b is not None and not qkv_b:
@@ -178,6 +198,10 @@ def _attend(shape: tuple, qkv_w: tuple, proj_w: tuple, bias: tuple, window: tupl
         raise ShapeError(f"relative_position_bias {list(bias)} broadcasts the attention "
                          f"scores {[windows, heads, n, n]} to {list(scores)}",
                          fix=f"give the bias the shape [1, num_heads, N, N] = {[1, heads, n, n]}")
+    if not is_symbolic(per_image) and per_image == 0 and _shifted(shift, window, pad_h, pad_w):
+        raise ShapeError(f"the {h} x {w} map holds no window, and the shift's attention mask "
+                         "divides by the number of windows (Python raises ZeroDivisionError)",
+                         fix="give the map at least one row and one column")
     out, _ = matmul_shape("matmul", scores, per_head)  # weights·V
     macs += prod(out) * scores[-1]
     if violated(unequal(prod(out), windows * n * c), "the heads give C features"):
@@ -221,7 +245,7 @@ def _shifted_window_attention_layer(b, shape):
                          f"features), got dim={dim} and num_heads={heads}",
                          fix="use a number of heads that divides dim")
     step = _attend((batch, h, w, dim), (3 * dim, dim), (dim, dim), (1, heads, wh * ww, wh * ww),
-                   window, heads, (3 * dim,) if b["qkv_bias"] else None,
+                   window, heads, b["shift_size"], (3 * dim,) if b["qkv_bias"] else None,
                    (dim,) if b["proj_bias"] else None, None)
     table = (2 * wh - 1) * (2 * ww - 1) * heads
     params = 3 * dim * dim + dim * dim + (3 * dim if b["qkv_bias"] else 0) + (dim if b["proj_bias"] else 0)
@@ -293,7 +317,7 @@ def _shifted_window_attention(b):
     check_bool(b, "training")
     shape = _map(b["input"])
     return _attend(shape, b["qkv_weight"], b["proj_weight"], b["relative_position_bias"], window,
-                   heads, b["qkv_bias"], b["proj_bias"], b["logit_scale"])
+                   heads, b["shift_size"], b["qkv_bias"], b["proj_bias"], b["logit_scale"])
 
 
 LAYERS = [

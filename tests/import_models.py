@@ -98,3 +98,101 @@ class Bottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         out += identity
         return self.relu(out)
+
+
+class SqueezeExcite(nn.Module):
+    """MobileNetV3's gate: a [N, C, 1, 1] scale times the input; a learned per-channel
+    layer scale used by functional code; the mean as global pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.fc1 = nn.Conv2d(16, 4, 1)
+        self.fc2 = nn.Conv2d(4, 16, 1)
+        self.gamma = nn.Parameter(torch.ones(16, 1, 1))
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x):
+        x = self.conv(x)
+        scale = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(x, 1)))))
+        x = x * scale * self.gamma
+        return self.head(x.mean((2, 3)))
+
+
+class Tokens(nn.Module):
+    """ViT's shape arithmetic: sizes read off the input, checked with torch._assert, a
+    class token expanded to the batch, a reshape by computed sizes."""
+
+    def __init__(self, patch=4, dim=8):
+        super().__init__()
+        self.patch = patch
+        self.proj = nn.Conv2d(3, dim, patch, patch)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        torch._assert(h % self.patch == 0, "height must be a multiple of the patch")
+        x = self.proj(x)
+        x = x.reshape(n, x.shape[1], (h // self.patch) * (w // self.patch)).permute(0, 2, 1)
+        x = torch.cat([self.cls.expand(n, -1, -1), x], dim=1)
+        return self.norm(x)
+
+
+class UpSkip(nn.Module):
+    """A UNet step: upsample to the skip's runtime size, concatenate, convolve."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.fuse = nn.Conv2d(11, 4, 3, padding=1)
+
+    def forward(self, x):
+        low = F.relu(self.down(x))
+        up = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return self.fuse(torch.cat([up, x], dim=1))
+
+
+class SamePad(nn.Conv2d):
+    """A Conv2d subclass with its own forward (timm's Conv2dSame pattern): traced
+    through, so the padding it computes is part of the spec."""
+
+    def forward(self, x):
+        return F.conv2d(F.pad(x, (1, 1, 1, 1)), self.weight, self.bias, self.stride)
+
+
+class PlainConv(nn.Conv2d):
+    """A subclass that keeps Conv2d's forward: imported as the Conv2d it is."""
+
+
+class Subclasses(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = PlainConv(3, 4, 3)
+        self.b = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+class Unknown(nn.Module):
+    """torch.erf is not an operation convcalc knows: no exact import."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.erf(self.conv(x))
+
+
+class Unused(nn.Module):
+    """An auxiliary head the forward never calls (GoogLeNet's in eval mode)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.aux = nn.Linear(100, 10)
+
+    def forward(self, x):
+        return self.conv(x)

@@ -1,6 +1,7 @@
-"""convcalc import: live models, with branches and functional calls, become specs that
-reproduce their own parameter counts and per-layer shapes."""
+"""convcalc import: live models become specs, node by node, verified against the model;
+an operation the spec cannot express is an error naming it, unless --approximate."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -13,68 +14,149 @@ from convcalc.cli import cli
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
 
-MODELS = Path(__file__).parent / "import_models.py"
+HERE = Path(__file__).parent
+MODELS = HERE / "import_models.py"
+SEEDS = HERE / "seed_models.py"
 
 
 def run(*args):
-    result = CliRunner().invoke(cli, list(args))
+    result = CliRunner().invoke(cli, [str(a) for a in args])
     return result.exit_code, result.stdout, result.stderr
 
 
-def model(name):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("import_models", MODELS)
+def build(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, name)()
+    return getattr(module, name)().eval()
 
 
-@pytest.mark.parametrize(
-    "name, shape, method",
-    [
-        ("ResidualNet", "1,3,32,32", "torch.fx trace"),
-        ("InceptionNet", "1,1,28,28", "torch.fx trace"),
-        ("small_cnn", "1,1,28,28", "torch.fx trace"),
-        ("DataDependent", "1,3,8,8", "forward hooks"),
-        ("Bottleneck", "1,16,8,8", "torch.fx trace"),
-    ],
-)
-def test_imported_models_reproduce_params_and_shapes(tmp_path, name, shape, method):
-    path = tmp_path / f"{name}.yaml"
-    code, out, err = run("import", f"{MODELS}:{name}", "--input", shape, "-o", str(path))
-    assert code == 0, err
-    assert f"({method})" in path.read_text().splitlines()[0]
-    if method == "forward hooks":
-        assert "fell back to forward hooks" in err
-    else:
-        assert err == ""
-    live = model(name).eval()
-    dims = tuple(int(v) for v in shape.split(","))
+def torch_out(model, shape):
     with torch.no_grad():
-        expected = list(live(torch.zeros(dims)).shape)
-    code, out, _ = run("net", str(path), "--format", "json")
+        return list(model(torch.randn(shape)).shape)
+
+
+def agrees(tmp_path, source: Path, name: str, shape: str, other: str | None = None, unused=()):
+    """Import ``name``, then the spec's params, output and per-layer shapes (check) agree
+    with the model; at ``other`` (another input size) the spec follows the model."""
+    path = tmp_path / f"{name}.yaml"
+    code, _, notes = run("import", f"{source}:{name}", "--input", shape, "-o", path)
+    assert code == 0, notes
+    model = build(source, name)
+    dims = tuple(int(v) for v in shape.split(","))
+    code, out, err = run("net", path, "--format", "json")
+    assert code == 0, err
     data = json.loads(out)
-    assert code == 0
-    assert data["totals"]["params"] == sum(p.numel() for p in live.parameters())
-    assert data["output_shape"] == expected
-    code, out, _ = run("check", str(path), "--device", "cpu", "--format", "json")
-    assert code == 0 and json.loads(out)["agree"]
+    skip = {id(p) for m in unused for p in getattr(model, m).parameters()}
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters() if id(p) not in skip)
+    assert data["output_shape"] == torch_out(model, dims)
+    code, out, err = run("check", path, "--device", "cpu", "--format", "json")
+    assert code == 0 and json.loads(out)["agree"], out + err
+    if other is not None:
+        dims = tuple(int(v) for v in other.split(","))
+        code, out, err = run("net", path, "--input", other, "--format", "json")
+        try:
+            want = torch_out(model, dims)
+        except Exception:  # the model refuses this input: so must the spec
+            assert code == 1, out
+        else:
+            assert code == 0, err
+            assert json.loads(out)["output_shape"] == want
+    return path.read_text(), notes
 
 
-def test_residual_branches_and_functional_calls_become_add_and_layers(tmp_path):
-    path = tmp_path / "res.yaml"
-    run("import", f"{MODELS}:ResidualNet", "--input", "1,3,32,32", "-o", str(path))
+@pytest.mark.parametrize("name, shape, other", [
+    ("ResidualNet", "1,3,32,32", "2,3,20,20"),
+    ("InceptionNet", "1,1,28,28", "1,1,36,36"),  # the Linear fixes the size: refused
+    ("small_cnn", "1,1,28,28", None),
+    ("Bottleneck", "1,16,8,8", "3,16,5,7"),
+    ("SqueezeExcite", "1,3,16,16", "2,3,9,9"),
+    ("Tokens", "2,3,16,16", "1,3,12,8"),
+    ("UpSkip", "1,3,16,16", "1,3,15,11"),
+    ("Subclasses", "1,3,8,8", None),
+])
+def test_models_import_exactly_and_follow_other_inputs(tmp_path, name, shape, other):
+    agrees(tmp_path, MODELS, name, shape, other)
+
+
+def test_shape_checks_refuse_where_the_model_does(tmp_path):
+    text, _ = agrees(tmp_path, MODELS, "Tokens", "1,3,16,16")
+    assert "_assert(" in text and "x.shape" in text  # arithmetic on sizes, not numbers
+    code, _, err = run("net", tmp_path / "Tokens.yaml", "--input", "1,3,18,16")
+    assert code == 1 and "height must be a multiple of the patch" in err
+
+
+def test_learned_tensors_and_a_module_called_again_count_once(tmp_path):
+    text, _ = agrees(tmp_path, MODELS, "SqueezeExcite", "1,3,8,8")
+    assert 'Parameter: [[16, 1, 1]]' in text  # self.gamma, used by functional code
+    text, _ = agrees(tmp_path, MODELS, "Bottleneck", "1,16,8,8")
+    assert text.count("self.relu = ReLU(") == 1 and text.count("self.relu(") == 3
+
+
+def test_a_subclass_with_its_own_forward_is_traced_through():
+    from convcalc.backend.fx_trace import layer_name
+
+    import_models = importlib.util.spec_from_file_location("import_models", MODELS)
+    module = importlib.util.module_from_spec(import_models)
+    import_models.loader.exec_module(module)
+    assert layer_name(module.PlainConv(3, 4, 3)) == "Conv2d"
+    assert layer_name(module.SamePad(3, 4, 3)) is None
+
+
+def test_f_conv2d_of_a_traced_subclass(tmp_path):
+    source = tmp_path / "same.py"
+    source.write_text(
+        "import torch.nn.functional as F\nfrom torch import nn\n"
+        "class SamePad(nn.Conv2d):\n"
+        "    def forward(self, x):\n"
+        "        return F.conv2d(F.pad(x, (1, 1, 1, 1)), self.weight, self.bias, self.stride)\n"
+        "def net():\n    return nn.Sequential(SamePad(3, 4, 3, stride=2), nn.ReLU())\n")
+    agrees(tmp_path, source, "net", "1,3,9,9", "1,3,6,5")
+
+
+@pytest.mark.parametrize("name, shape", [
+    ("lenet", "1,1,28,28"), ("alexnet", "1,1,224,224"), ("vgg", "1,1,224,224"),
+    ("nin", "1,1,224,224"), ("googlenet", "1,1,96,96"), ("resnet18", "1,1,96,96"),
+])
+def test_the_seed_notes_networks_import(tmp_path, name, shape):
+    agrees(tmp_path, SEEDS, name, shape)
+
+
+def test_an_unknown_operation_is_an_error_naming_it_and_nothing_is_written(tmp_path):
+    path = tmp_path / "unknown.yaml"
+    code, out, err = run("import", f"{MODELS}:Unknown", "--input", "1,3,8,8", "-o", path)
+    assert code == 1 and not path.exists()
+    assert err.count("\n") == 1 and "node erf" in err and "torch.erf" in err
+    assert "import_models.py:" in err and "--approximate" in err  # the model's source line
+
+
+def test_approximate_writes_the_spec_and_lists_what_was_lost(tmp_path):
+    path = tmp_path / "unknown.yaml"
+    code, _, err = run("import", f"{MODELS}:Unknown", "--input", "1,3,8,8", "--approximate", "-o", path)
+    assert code == 0, err
     text = path.read_text()
-    assert text.count("- add:") == 2 and "- []" in text  # identity shortcut, then a projection
-    assert text.count('{"ReLU": null}') == 5  # the five F.relu calls in forward
+    assert text.startswith("# APPROXIMATE: 1 operations replaced") and "erf" in text.splitlines()[1]
+    assert "replaced by their traced values" in err
+    code, out, _ = run("net", path, "--format", "json")
+    assert code == 0 and json.loads(out)["output_shape"] == [1, 4, 6, 6]
 
 
-def test_errors_are_one_line(tmp_path):
+def test_modules_the_forward_never_runs_are_a_note(tmp_path):
+    text, err = agrees(tmp_path, MODELS, "Unused", "1,3,8,8", unused=["aux"])
+    assert "1,010 of the model's 1,122 parameters" in err and "(aux)" in err
+    assert "aux" not in text
+
+
+def test_untraceable_models_are_one_line_errors():
+    code, _, err = run("import", f"{MODELS}:DataDependent", "--input", "1,3,8,8")
+    assert code == 1 and err.count("\n") == 1 and "torch.fx cannot trace" in err
+
+
+def test_errors_are_one_line():
     code, _, err = run("import", f"{MODELS}:Nope", "--input", "1,3,8,8")
     assert code == 1 and err.startswith("Error: importing") and "AttributeError" in err
-    code, _, err = run("import", f"{MODELS}:DataDependent", "--input", "1,3,32,32")
-    assert code == 1 and err.startswith("Error: the model raised RuntimeError on an input of [1, 3, 32, 32]")
+    code, _, err = run("import", f"{MODELS}:InceptionNet", "--input", "1,1,40,40")  # the Linear refuses
+    assert code == 1 and err.startswith("Error: the model raised RuntimeError") and err.count("\n") == 1
     code, _, err = run("import", "no_such_module_here:Net", "--input", "1,3,8,8")
     assert code == 1 and "ModuleNotFoundError" in err
     code, _, err = run("import", "justaname", "--input", "1,3,8,8")

@@ -62,7 +62,7 @@ def test_layers_shows_one_with_formula_and_refusals():
     assert "padding above half the kernel, p > k // 2" in data["refusals"]
 
 
-@pytest.mark.parametrize("name, suggestion", [("conv2D", "Conv2d"), ("MaxPool2D", "MaxPool2d"),
+@pytest.mark.parametrize("name, suggestion", [("Conv2D", "Conv2d"), ("MaxPool2D", "MaxPool2d"),
                                               ("nn.Conv2x", "Conv2d"), ("F.rellu", "relu")])
 def test_unknown_names_get_the_closest_one(name, suggestion):
     code, out, err = run("layers", name)

@@ -74,6 +74,7 @@ RESERVED |= {n for n, t in {**REGISTRY, **FUNCTIONS}.items() if t.source}
 
 def to_torch(report: Report, source: str) -> str:
     writer = _Writer()
+    _close(report.graph.root, set(report.graph.outputs))
     body = writer.group(report.graph.root, indent=1)
     classes = "".join(f"\n\n{code}" for code in writer.classes.values())
     # layers and functions that are not torch's (torchvision's): their definitions, once each
@@ -139,6 +140,39 @@ def _segment(entry) -> str:
     return entry.path[-1].replace(".", "_")
 
 
+def _close(scope: Scope, needed: set) -> set:
+    """Give each group the values it reads from outside as inputs and the values read after
+    it as outputs (a spec's group may read any earlier value, as a closure does; a module's
+    forward takes them as arguments). ``needed``: values read after ``scope``; returns the
+    values ``scope`` reads that it does not write."""
+    after, needed = set(needed), set(needed)
+    written, reads = set(), []
+    for entry in reversed(scope.entries):  # backwards: what is read after each member
+        if isinstance(entry, Scope):
+            mine = _written(entry)
+            inner = _close(entry, {v for v in needed if v in mine})
+            reads.extend(inner)
+            needed |= set(inner)
+            written |= mine
+        else:
+            written.update(entry.outputs)
+            reads.extend(entry.inputs)
+            needed |= set(entry.inputs)
+    free = list(dict.fromkeys([*scope.inputs, *(v for v in reversed(reads) if v not in written)]))
+    scope.inputs = tuple(free)
+    extra = [v for v in after if v in written and v not in (scope.outputs or (scope.output,))]
+    if extra:
+        scope.outputs = (*(scope.outputs or (scope.output,)), *sorted(extra))
+    return free
+
+
+def _written(scope: Scope) -> set:
+    found = set()
+    for entry in scope.entries:
+        found |= _written(entry) if isinstance(entry, Scope) else set(entry.outputs)
+    return found
+
+
 def _is_chain(scope: Scope) -> bool:
     """Whether the group's members each take the previous one's output (an nn.Sequential)."""
     current = scope.input
@@ -172,7 +206,10 @@ def _forward(scope: Scope) -> str:
                      else f"getattr(self, {segment!r})")
         if isinstance(entry, Scope):
             lines.append(f"{var} = {attribute}({', '.join(local[v] for v in entry.inputs)})")
-            local[entry.output] = var
+            if len(entry.outputs) > 1:
+                local.update((out, f"{var}[{i}]") for i, out in enumerate(entry.outputs))
+            else:
+                local[entry.output] = var
             continue
         if entry.type in LEARNED:
             lines.append(f"{var} = {attribute}")

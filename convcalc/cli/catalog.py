@@ -142,7 +142,8 @@ def find(name: str) -> dict:
     if bare in FUNCTIONS:
         return _entry(bare, "function", FUNCTIONS[bare])
     known = [*REGISTRY, *FUNCTIONS]
-    folded = {k.lower(): k for k in known}
+    # Conv2D means the layer Conv2d, conv2D the function conv2d: the same case first wins
+    folded = {k.lower(): k for k in sorted(known, key=lambda k: k[:1].isupper() == bare[:1].isupper())}
     hint = folded.get(bare.lower()) or next(iter(difflib.get_close_matches(bare, known, n=1, cutoff=0.6)), None)
     raise SpecError(f"unknown layer or function {name!r}",
                     fix=f"did you mean {hint}?" if hint else "convcalc layers lists them")

@@ -133,9 +133,14 @@ class _Lowering(Tracer):
             return self.layer(item, segment, value, env, scope)
         label = "Sequential" if item.kind == "sequential" else "repeat"
         group = scope.child(segment, label, value)
-        if item.kind == "sequential":
-            group.output = self.nested(item, lambda: self.items(
-                item.children, value, env, group, Names()))
+        if item.kind == "sequential":  # self is the group, then the modules around it
+            outer = env.get("self")
+            env["self"] = SelfRef(self, group, outer)
+            try:
+                group.output = self.nested(item, lambda: self.items(
+                    item.children, value, env, group, Names()))
+            finally:
+                env["self"] = outer
         else:
             group.output = self.repeat(item, value, env, group, Names(), group.path)
         return group.output

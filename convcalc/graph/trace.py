@@ -290,9 +290,10 @@ class SelfRef:
     """``self`` in a spec: the modules of the group being lowered, by name (``self.relu``),
     and its child groups (``self.layer1.conv``)."""
 
-    def __init__(self, tracer, scope):
+    def __init__(self, tracer, scope, outer=None):
         self.tracer = tracer
         self.scope = scope
+        self.outer = outer  # a named group's self falls back to its enclosing module's
 
     def spec_attribute(self, name: str):
         if name in self.scope.declared:
@@ -306,6 +307,8 @@ class SelfRef:
                 return TensorRef(entry.outputs[0], self.tracer.shapes[entry.outputs[0]])
             if isinstance(entry, Scope):
                 return SelfRef(self.tracer, entry)
+        if self.outer is not None:
+            return self.outer.spec_attribute(name)
         raise SpecError(f"self.{name}: no module named {name!r} in {'.'.join(self.scope.path) or 'the network'} yet",
                         fix="name a module with name: before calling it again")
 

@@ -53,7 +53,7 @@ def _channels_and_groups(b: dict, shape, nd: int, name: str) -> tuple[int, int]:
     return cdim, groups
 
 
-def _conv_rule(nd: int):
+def conv_rule(nd: int):
     def apply(b, shape):
         cdim, groups = _channels_and_groups(b, shape, nd, f"Conv{nd}d")
         params = ConvParams.create(
@@ -145,7 +145,7 @@ def _conv_family():
             f"Conv{nd}d",
             signature("in_channels", "out_channels", "kernel_size", ("stride", 1), ("padding", 0),
                       ("dilation", 1), ("groups", 1), ("bias", True), ("padding_mode", "zeros")),
-            _conv_rule(nd),
+            conv_rule(nd),
             family="convolution",
             example=f"Conv{nd}d(3, 6, kernel_size=3, stride=2, padding=1)",
             example_input=ex_in,

@@ -1,0 +1,368 @@
+"""A torch.fx graph as a spec, node by node, in the spec language of ``forward`` lines.
+
+Each live node becomes one item (a leaf module's first call two: its declaration, as in
+``__init__``, then the call), named by the node's own name, inside the groups of the
+module stack fx recorded for it, so the table's paths are the model's module names.
+Shape arithmetic (``x.size(2)``, ``x.shape[-1] // 2``, ``_assert``) stays arithmetic on
+the spec's values, never the traced numbers. A node the spec cannot express is a ``Lost``;
+with ``approximate`` it is replaced by its traced value (a buffer of the traced shape, a
+number) and listed, else the import stops there.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import keyword
+import operator
+from dataclasses import dataclass, field
+
+from convcalc.backend.fx_layers import Lost, literal, constructor, constructor_args, qualified
+from convcalc.backend.fx_trace import layer_name
+
+BINARY = {operator.add: "+", operator.iadd: "+", operator.sub: "-", operator.isub: "-",
+          operator.mul: "*", operator.imul: "*", operator.truediv: "/", operator.itruediv: "/",
+          operator.floordiv: "//", operator.mod: "%", operator.pow: "**", operator.matmul: "@",
+          operator.eq: "==", operator.ne: "!=", operator.lt: "<", operator.le: "<=",
+          operator.gt: ">", operator.ge: ">=", operator.and_: "&", operator.or_: "|"}
+UNARY = {operator.neg: "-", operator.pos: "+", operator.invert: "~", operator.not_: "not "}
+BUILTINS = {"int", "float", "len", "max", "min", "abs", "round", "sum"}
+
+
+@dataclass
+class Imported:
+    text: str
+    lines: dict  # YAML line -> fx node name
+    names: dict  # fx node name -> the spec's value name
+    lost: list = field(default_factory=list)  # (node name, why) replaced by traced values
+    dropped: list = field(default_factory=list)  # nodes whose values reach no output
+
+
+@dataclass
+class _Group:
+    path: str  # the module's qualified name ("" for the model)
+    segment: str
+    entries: list = field(default_factory=list)  # (text, node name or None) and _Group
+    index: int = 0  # the next automatic segment (0, 1, 2... as the lowering numbers items)
+    declared: set = field(default_factory=set)
+
+
+def translate(gm, seen: dict, header: list, name: str, approximate=frozenset()) -> Imported:
+    """The spec of ``gm``; ``seen`` (fx_trace.run) gives each node's traced value, used for
+    input shapes and for the nodes in ``approximate`` (node name -> why)."""
+    writer = _Writer(gm, seen, approximate)
+    return writer.write(header, name)
+
+
+class _Writer:
+    def __init__(self, gm, seen, approximate):
+        self.gm, self.seen, self.approximate = gm, seen, dict(approximate)
+        self.names: dict = {}
+        self.taken = {"self", "torch", "F", "nn", "_", "x", "_assert", "Parameter", "Buffer"} | BUILTINS
+        self.calls: dict = {}  # leaf module path -> the group it was declared in
+        self.lost: list = []
+        self.closed: set = set()
+
+    # names ------------------------------------------------------------------------------
+
+    def name(self, node) -> str:
+        found = self.names.get(node.name)
+        if found is None:
+            found = node.name if node.name.isidentifier() and not keyword.iskeyword(node.name) else f"v_{node.name}"
+            while found in self.taken and not (node.op == "placeholder" and found == "x"):
+                found = f"{found}_"
+            self.taken.add(found)
+            self.names[node.name] = found
+        return found
+
+    # the walk ---------------------------------------------------------------------------
+
+    def write(self, header, title) -> Imported:
+        nodes = list(self.gm.graph.nodes)
+        live = _live(nodes)
+        root = _Group("", "")
+        stack = [root]
+        inputs, outputs = {}, []
+        dropped = [n.name for n in nodes if n not in live and n.op not in ("placeholder", "output")]
+        for node in nodes:
+            if node.op == "placeholder":
+                seen = self.seen.get(node.name)
+                if seen is None or not seen.is_tensor:
+                    raise Lost(f"input {node.name} is not a tensor")
+                inputs[self.name(node)] = (seen.shape, seen.dtype)
+                continue
+            if node.op == "output":
+                outputs = [self.name(n) for n in _flat(node.args[0])]
+                continue
+            if node not in live:
+                continue
+            if node.op == "get_attr":  # read where first used: put in its owner's group
+                self.attribute_line(node, stack)
+                continue
+            stack = self.enter(stack, _modules(node))
+            group = stack[-1]
+            for text in self.lines(node, group):
+                group.entries.append((text, node.name))
+        return self.render(header, title, root, inputs, outputs, dropped)
+
+    def enter(self, stack, paths) -> list:
+        """The open groups for a node whose enclosing modules are ``paths``."""
+        keep = 1
+        while keep < len(stack) and keep - 1 < len(paths) and stack[keep].path == paths[keep - 1]:
+            keep += 1
+        for group in stack[keep:]:
+            self.closed.add(group.path)
+        stack = stack[:keep]
+        for path in paths[keep - 1:]:
+            if path in self.closed:
+                raise Lost(f"module {path} runs again (a module's forward called twice is "
+                           "not supported yet; its leaf layers may be)")
+            parent = stack[-1]
+            segment = _relative(path, parent.path)
+            group = _Group(path, segment)
+            parent.entries.append(group)
+            parent.index += 1
+            stack.append(group)
+        return stack
+
+    def attribute_line(self, node, stack) -> None:
+        """A parameter or buffer goes to the deepest open group that owns it, before the
+        child group now open there (reading an attribute depends on nothing)."""
+        depth = max(i for i, g in enumerate(stack) if not g.path or node.target.startswith(g.path + "."))
+        owner = stack[depth]
+        (text,) = self.lines(node, owner)
+        at = owner.entries.index(stack[depth + 1]) if depth + 1 < len(stack) else len(owner.entries)
+        owner.entries.insert(at, (text, node.name))
+
+    def lines(self, node, group) -> list:
+        why = self.approximate.get(node.name)
+        if why is None:
+            try:
+                return self.exact(node, group)
+            except Lost as e:
+                if node.name not in self.approximate:
+                    raise Lost(f"{node.name}: {e}") from None
+        return [self.traced(node, why)]
+
+    def traced(self, node, why) -> str:
+        """The node replaced by what it gave on the traced input (``--approximate``)."""
+        seen = self.seen[node.name]
+        self.lost.append((node.name, why))
+        if seen.is_tensor:
+            return f"{self.name(node)} = Buffer({list(seen.shape)})"
+        value = _plain(seen.value)
+        return f"{self.name(node)} = {literal(value)}"
+
+    def exact(self, node, group) -> list:
+        out = self.name(node)
+        if node.op == "get_attr":
+            return [self.attribute(node, group, out)]
+        if node.op == "call_module":
+            return self.module(node, group, out)
+        if node.op == "call_method":
+            receiver, *args = node.args
+            return [f"{out} = {self.arg(receiver)}.{node.target}({self.arguments(args, node.kwargs)})"]
+        return [f"{out} = {self.function(node)}"]
+
+    def attribute(self, node, group, out) -> str:
+        import torch
+
+        value = _fetch(self.gm, node.target)
+        if not isinstance(value, torch.Tensor):
+            raise Lost(f"attribute {node.target} is a {type(value).__name__}, not a tensor")
+        kind = "Parameter" if isinstance(value, torch.nn.Parameter) else "Buffer"
+        dtype = str(value.dtype).removeprefix("torch.")
+        extra = "" if dtype == "float32" else f", dtype={dtype!r}"
+        segment = _relative(node.target, group.path)
+        group.index += 1
+        return _mapping({"name": segment, "as": out, kind: [list(value.shape)]}) if not extra else \
+            _mapping({"name": segment, "as": out, kind: {"shape": list(value.shape), "dtype": dtype}})
+
+    def module(self, node, group, out) -> list:
+        module = self.gm.get_submodule(node.target)
+        kind = layer_name(module)
+        segment = _relative(node.target, group.path)
+        tensors = [a for a in node.args]
+        args = self.arguments(tensors, node.kwargs)
+        if node.target in self.calls:  # called again: the same instance
+            if self.calls[node.target] is not group or not segment.isidentifier():
+                raise Lost(f"module {node.target} is called again from another module")
+            return [f"{out} = self.{segment}({args})"]
+        self.calls[node.target] = group
+        ctor = constructor(module, kind)
+        simple = len(node.args) == 1 and not node.kwargs
+        if simple and segment == str(group.index):
+            group.index += 1
+            return [f"{out} = {ctor}({args})"]
+        if segment.isidentifier() and not keyword.iskeyword(segment):
+            return [f"self.{segment} = {ctor}", f"{out} = self.{segment}({args})"]
+        if simple:
+            group.index += 1
+            kw = constructor_args(module, kind)
+            return [_mapping({"name": segment, "in": self.arg(node.args[0]), "as": out,
+                              kind: kw or None})]
+        raise Lost(f"module {node.target} takes several inputs and is named {segment!r}, "
+                   "which the spec cannot declare")
+
+    def function(self, node) -> str:
+        fn, args, kwargs = node.target, node.args, node.kwargs
+        if fn in BINARY and len(args) == 2 and not kwargs:
+            return f"{self.arg(args[0], True)} {BINARY[fn]} {self.arg(args[1], True)}"
+        if fn in UNARY and len(args) == 1:
+            return f"{UNARY[fn]}{self.arg(args[0], True)}"
+        if fn is operator.getitem:
+            return f"{self.arg(args[0], True)}[{_index(args[1], self.arg)}]"
+        if fn is builtins.getattr and len(args) == 2 and isinstance(args[1], str):
+            return f"{self.arg(args[0], True)}.{args[1]}"
+        import torch
+
+        if fn is torch._assert:
+            return f"_assert({self.arguments(args, kwargs)})"
+        if getattr(fn, "__module__", None) == "builtins" and fn.__name__ in BUILTINS:
+            return f"{fn.__name__}({self.arguments(args, kwargs)})"
+        return f"{qualified(fn)}({self.arguments(args, kwargs)})"
+
+    # values -----------------------------------------------------------------------------
+
+    def arguments(self, args, kwargs) -> str:
+        parts = [self.arg(a) for a in args] + [f"{k}={self.arg(v)}" for k, v in kwargs.items()]
+        return ", ".join(parts)
+
+    def arg(self, value, operand=False) -> str:
+        import torch
+        import torch.fx
+
+        if isinstance(value, torch.fx.Node):
+            return self.name(value)
+        if isinstance(value, (list, tuple)):
+            inner = ", ".join(self.arg(v) for v in value)
+            if isinstance(value, tuple):
+                return f"({inner},)" if len(value) == 1 else f"({inner})"
+            return f"[{inner}]"
+        if isinstance(value, slice):
+            return f"slice({self.arg(value.start)}, {self.arg(value.stop)}, {self.arg(value.step)})"
+        if isinstance(value, torch.dtype):
+            return repr(str(value).removeprefix("torch."))
+        if isinstance(value, (torch.device, torch.memory_format, torch.layout)):
+            raise Lost(f"the argument {value} (a torch.{type(value).__name__})")
+        text = literal(value)
+        return f"({text})" if operand and text.startswith("-") else text
+
+    # output -----------------------------------------------------------------------------
+
+    def render(self, header, title, root, inputs, outputs, dropped) -> Imported:
+        lines = [f"# {h}" for h in header]
+        lines.append(f"name: {json.dumps(title)}")
+        lines.append("inputs:")
+        for input_name, (shape, dtype) in inputs.items():
+            shown = list(shape) if dtype == "float32" else {"shape": list(shape), "dtype": dtype}
+            lines.append(f"  {input_name}: {json.dumps(shown)}")
+        lines.append("layers:")
+        where: dict = {}
+        _emit(root.entries, 1, lines, where)
+        lines.append(f"outputs: {json.dumps(outputs)}")
+        return Imported("\n".join(lines) + "\n", where, dict(self.names), self.lost, dropped)
+
+
+def _emit(entries, depth, lines, where) -> None:
+    pad = "  " * depth
+    for entry in entries:
+        if isinstance(entry, _Group):
+            lines.append(f"{pad}- name: {json.dumps(entry.segment)}")
+            lines.append(f"{pad}  layers:")
+            _emit(entry.entries, depth + 2, lines, where)
+            continue
+        text, node = entry
+        lines.append(f"{pad}- {text if text.startswith('{') else _scalar(text)}")
+        where[len(lines)] = node
+
+
+def _scalar(text: str) -> str:
+    """A YAML plain scalar when it reads back as the same string, else a quoted one."""
+    if (": " in text or " #" in text or text[:1] in "!&*[]{}|>'\"%@`,?:-#" or text.endswith(":")):
+        return json.dumps(text)
+    return text
+
+
+def _mapping(pairs: dict) -> str:
+    return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in pairs.items()) + "}"
+
+
+def _live(nodes) -> set:
+    """Nodes whose values reach the output, and the checks (``_assert``) with what they
+    read: everything else is dead code (a shape read for nothing)."""
+    import torch
+
+    live = set()
+    work = [n for n in nodes if n.op == "output" or (n.op == "call_function" and n.target is torch._assert)]
+    while work:
+        node = work.pop()
+        if node in live:
+            continue
+        live.add(node)
+        work.extend(node.all_input_nodes)
+    return live
+
+
+def _modules(node) -> list:
+    """The qualified names of the modules whose forward the node runs in, outermost first
+    (for a leaf module's call, not the leaf itself)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    paths = [path for path, _ in stack.values()]
+    if node.op == "call_module" and paths and paths[-1] == node.target:
+        paths = paths[:-1]
+    keys = list(stack)
+    for key, path in zip(keys, paths):
+        if "@" in key:
+            raise Lost(f"module {path} runs again (a module's forward called twice is not "
+                       "supported yet; its leaf layers may be)")
+    return [p for p in paths if p]
+
+
+def _relative(path: str, parent: str) -> str:
+    return path[len(parent) + 1:] if parent and path.startswith(parent + ".") else path
+
+
+def _flat(value) -> list:
+    import torch.fx
+
+    if isinstance(value, torch.fx.Node):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [n for v in value for n in _flat(v)]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _flat(v)]
+    return []
+
+
+def _fetch(gm, target: str):
+    value = gm
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _index(index, arg) -> str:
+    """A subscript as Python writes it: ``x[:, 1:-1, None, ...]``."""
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    for part in parts:
+        if isinstance(part, slice):
+            pieces = ["" if v is None else arg(v) for v in (part.start, part.stop, part.step)]
+            out.append(":".join(pieces[:2]) + (f":{pieces[2]}" if pieces[2] else ""))
+        elif part is Ellipsis:
+            out.append("...")
+        else:
+            out.append(arg(part))
+    text = ", ".join(out)
+    return text + "," if isinstance(index, tuple) and len(index) == 1 else text
+
+
+def _plain(value):
+    from convcalc.backend.fx_trace import Seen
+
+    if isinstance(value, Seen):
+        return _plain(value.value) if not value.is_tensor else None
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value

@@ -1,0 +1,158 @@
+"""A live model as a torch.fx graph, and one forward pass over it that records what each
+node gave (the oracle the imported spec is verified against).
+
+The trace stops at the modules convcalc knows as layers: ``torch.nn`` layers of the
+registry, torchvision's registered layers, and subclasses of them that keep their parent's
+``forward`` (a subclass with its own ``forward`` is traced through: its code is not the
+layer's). Every other module is traced into, so its code becomes the spec's operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convcalc.errors import ConvcalcError
+from convcalc.ops import REGISTRY
+
+
+def layer_name(module) -> str | None:
+    """The registry layer a module is, or None to trace into it: the first registered
+    class of its MRO, unless the module's class overrides that class's ``forward``."""
+    for cls in type(module).__mro__:
+        layer = REGISTRY.get(cls.__name__)
+        if layer is not None and _home(cls, layer):
+            if cls is not type(module) and type(module).forward is not cls.forward:
+                return None  # a subclass with its own forward: its code, not the layer's
+            return cls.__name__
+    return None
+
+
+def _home(cls, layer) -> bool:
+    """Whether ``cls`` is the class a registry layer describes (not a namesake elsewhere)."""
+    module = cls.__module__
+    if layer.family == "torchvision":
+        return module.startswith("torchvision.")
+    return module.startswith("torch.nn.")
+
+
+def trace(model):
+    """``model`` as a ``torch.fx.GraphModule`` whose leaves are convcalc's layers, with
+    each node's module stack and source line."""
+    import torch.fx
+
+    class Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return layer_name(m) is not None
+
+    tracer = Tracer()
+    tracer.record_stack_traces = True
+    try:
+        graph = tracer.trace(model)
+    except Exception as e:
+        raise Untraceable(f"torch.fx cannot trace the model: {_one_line(e)}",
+                          fix="fx traces Python control flow only on sizes, not on tensor "
+                          "values; or pass a model whose forward does not branch on data") from None
+    return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
+class Untraceable(ConvcalcError):
+    """torch.fx cannot trace the model (data-dependent control flow, ...)."""
+
+
+@dataclass
+class Seen:
+    """What one node gave on the real input: a tensor's shape and dtype, or a plain value
+    (a size, a tuple of tensors described by ``Seen``s); ``flops`` as torch counts them."""
+
+    shape: tuple | None = None
+    dtype: str | None = None
+    value: object = None
+    flops: int = 0
+
+    @property
+    def is_tensor(self) -> bool:
+        return self.shape is not None
+
+
+def run(gm, inputs: list) -> dict:
+    """Run the graph on ``inputs`` node by node: node name -> ``Seen``. The flops of each
+    node are counted by torch's own FlopCounterMode (the convolutions, matmuls and
+    attention kernels that node ran), independently of convcalc's rules."""
+    import torch
+    import torch.fx
+    from torch.utils.flop_counter import FlopCounterMode
+
+    _count_cpu_attention(torch)
+    seen: dict = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, n):
+            counter = FlopCounterMode(display=False)
+            with counter:
+                result = super().run_node(n)
+            seen[n.name] = describe(result)
+            seen[n.name].flops = counter.get_total_flops()
+            return result
+
+        def call_function(self, target, args, kwargs):
+            # fx freezes the lists it recorded; a function that edits its argument in
+            # place (torchvision's 3-d Swin adjusts window_size) needs its own copy
+            return super().call_function(target, _thaw(args), _thaw(kwargs))
+
+    # MultiheadAttention's fused fast path runs one kernel the FLOP counter does not see
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad():
+            Recorder(gm).run(*inputs)
+    except Exception as e:
+        raise ConvcalcError(f"the model raised {_one_line(e)}", fix="check --input") from None
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
+    return seen
+
+
+_COUNTING_CPU_ATTENTION = False
+
+
+def _count_cpu_attention(torch) -> None:
+    """torch's FLOP counter knows the CUDA attention kernels, not the CPU one that
+    scaled_dot_product_attention runs here: count it with torch's own formula for them."""
+    from torch.utils import flop_counter
+
+    global _COUNTING_CPU_ATTENTION
+    kernel = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if kernel is None or _COUNTING_CPU_ATTENTION:
+        return
+    _COUNTING_CPU_ATTENTION = True
+
+    @flop_counter.register_flop_formula(kernel)
+    def _flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+        return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+def _thaw(value):
+    if isinstance(value, dict):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_thaw(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_thaw(v) for v in value)
+    return value
+
+
+def describe(value) -> Seen:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return Seen(tuple(value.shape), str(value.dtype).removeprefix("torch."))
+    if isinstance(value, torch.Size):
+        return Seen(value=tuple(value))
+    if isinstance(value, (tuple, list)):
+        return Seen(value=type(value)(describe(v) for v in value))
+    return Seen(value=value)
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -2,6 +2,7 @@
 duplicate keys, repeated keywords (a first part of the reliability issue's suite)."""
 
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -82,6 +83,9 @@ DEEP_MINUS = "input: [1, 3]\nlayers:\n  - Linear(3, " + "-" * 9000 + "3)\n"
      "mode must be one of nearest, nearest-exact, area, linear, bilinear, bicubic, trilinear, got ['a']"),
     ("input: [1, 3, 8, 8]\nlayers:\n  - {when: null, ReLU: null}\n", "when: needs a condition, got null"),
     ("input: [1, 3, 8, 8]\nlayers:\n  - {name: \"a\\nb\", Conv2d: [3, 3, 9]}\n", "layer a\\nb Conv2d"),
+    ("input: []\nlayers:\n  - {concat: [[ReLU]], dim: 0}\n",  # found by tests/test_fuzz_specs.py
+     "cat: a zero-dimensional tensor cannot be concatenated, as in torch.cat"),
+    ("input: [1, 3]\nlayers:\n  - LeakyReLU(negative_slope='0.1')\n", "negative_slope must be a number, got '0.1'"),
 ])
 def test_no_internal_error_and_one_line(text, expected):
     code, err = convcalc("net", "-", stdin=text)
@@ -129,3 +133,63 @@ def test_edge_cases_agree_with_torch(layer, shape):
     assert isinstance(want, Exception) == isinstance(got, Exception), (want, got)
     if not isinstance(want, Exception):
         assert got == want
+
+
+def expression(n_chars: int) -> str:
+    return "1" + "+1" * (n_chars // 2)
+
+
+@pytest.mark.parametrize("form, size", [
+    ("layers:\n  - Linear: {{in_features: 3, out_features: '{e}'}}\n", 60_000_000),
+    ("layers:\n  - {{ReLU: null, when: '{e} > 3'}}\n", 1_000_000),
+    ("blocks:\n  b:\n    params: [{{n: '{e}'}}]\n    layers: ['Linear(3, n)']\nlayers: [b]\n", 1_000_000),
+    ("layers:\n  - {{repeat: '{e}', layers: [ReLU]}}\n", 1_000_000),
+    ("layers:\n  - Linear(3, {e})\n", 1_000_000),
+])
+def test_every_form_of_expression_has_the_same_length_limit(tmp_path, form, size):
+    """A 60 MB expression in a mapping value (and a long one in a when:, a block default,
+    a repeat count or a call string) is refused before it is parsed: quickly, and within
+    the child's address-space limit."""
+    path = tmp_path / "big.yaml"
+    path.write_text("input: [1, 3]\n" + form.format(e=expression(size)))
+    start = time.monotonic()
+    code, err = convcalc("net", str(path))
+    assert code == 1 and err.count("\n") == 1
+    assert re.search(rf"is too long \({size // 10**6},0{{2}}0,0\d\d characters, at most 10,000\)", err), err
+    assert time.monotonic() - start < 3
+
+
+@pytest.mark.parametrize("form", [
+    "layers:\n  - Linear: {{in_features: 3, out_features: '{e}'}}\n",
+    "layers:\n  - {{ReLU: null, when: '{e} > 3'}}\n",
+    "layers:\n  - Linear(3, {e})\n",
+    "blocks:\n  b:\n    params: [n]\n    layers: ['Linear(3, n)']\nlayers: ['b({e})']\n",
+    "blocks:\n  b:\n    params: [n]\n    layers: ['Linear(3, n)']\nlayers: [{{b: {{n: '{e}'}}}}]\n",
+])
+def test_every_form_of_expression_has_the_same_nesting_limit(form):
+    code, err = convcalc("net", "-", stdin="input: [1, 3]\n" + form.format(e=expression(4000)))
+    assert code == 1 and err.count("\n") == 1 and "nested too deeply" in err
+    assert "<stdin>:" in err and "internal error" not in err
+
+
+def test_the_size_limit_is_checked_before_reading_and_can_be_raised(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("input: [1, 3]\nlayers: [ReLU]\n" + "# padding\n" * 100)
+    code, err = convcalc("net", str(path), "--max-spec-bytes", "1000")
+    assert code == 1 and err == (f"Error: {path} is larger than the limit of 1,000 bytes for a spec: "
+                                 "raise it with --max-spec-bytes\n")
+    code, err = convcalc("net", str(path), "--max-spec-bytes", "2K")
+    assert code == 0, err
+    code, err = convcalc("net", "-", "--max-spec-bytes", "20", stdin=path.read_text())
+    assert code == 1 and "<stdin> is larger than the limit of 20 bytes" in err
+    code, err = convcalc("net", str(path), "--max-spec-bytes", "lots")
+    assert code == 2 and "expected a size in bytes" in err
+
+
+def test_the_default_size_limit_is_the_documented_one():
+    from pathlib import Path
+
+    from convcalc.spec.load import MAX_BYTES
+
+    docs = Path(__file__).parent.parent.joinpath("docs", "specs.md").read_text(encoding="utf-8")
+    assert f"{MAX_BYTES // 2**20} MiB" in docs and "--max-spec-bytes" in docs

@@ -18,8 +18,8 @@ torch = pytest.importorskip("torch")
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, list(args))
+def run(*args, input=None):
+    result = CliRunner().invoke(cli, list(args), input=input)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -124,3 +124,36 @@ def test_without_torch_the_commands_say_how_to_install_it(tmp_path):
     probe = probe.replace("['check', 'zoo:lenet']", "['net', 'zoo:lenet', '--format', 'csv', '--depth', '0']")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0  # everything else works without torch
+
+
+HUGE = "input: [1, 1000000]\nlayers: ['Linear(1000000, 1000000)']\n"  # 10^12 weights: 3.6 TiB
+
+
+def test_check_on_meta_allocates_no_weights():
+    code, out, err = run("check", "-", "--device", "meta", "--format", "json", input=HUGE)
+    data = json.loads(out)
+    assert code == 0 and data["agree"], err
+    assert data["totals"]["torch_params"] == 1_000_001_000_000
+
+
+def test_check_on_cpu_refuses_what_does_not_fit_and_says_what_it_needs():
+    code, out, err = run("check", "-", "--device", "cpu", input=HUGE)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert err.startswith("Error: running <stdin> on cpu needs about 3,725.3 GiB (1,000,001,000,000 "
+                          "params: 3,725.3 GiB of weights, and the activations), but ")
+    assert err.endswith("is free: check on --device meta: it allocates no weights (shapes and "
+                        "parameter counts only)\n")
+
+
+def test_check_takes_a_batch_of_documents():
+    text = ("input: [1, 3, 8, 8]\nlayers: ['Conv2d(3, 4, 3)', ReLU]\n---\n"
+            "input: [1, 3, 2, 2]\nlayers: ['Conv2d(3, 4, 3)']\n---\n"
+            "input: [1, 4]\nlayers: ['Linear(4, 2)']\n")
+    code, out, err = run("check", "-", "--device", "cpu", "--format", "json", input=text)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and len(lines) == 3
+    assert lines[0]["agree"] and lines[2]["agree"] and lines[2]["totals"]["torch_params"] == 10
+    assert lines[1]["error"]["message"].startswith("<stdin>#2:5: layer 0 Conv2d: input 2x2 is smaller")
+    assert err.count("\n") == 1 and err.startswith("Error: <stdin>#2:5:")
+    code, out, err = run("check", "-", "--device", "cpu", input=text)
+    assert code == 1 and out.count("all agree") == 2 and err.startswith("Error: <stdin>#2:5:")

@@ -154,12 +154,62 @@ def _run(model, inputs, on_op):
     return None
 
 
+def memory_needed(report: Report, copies: int = 1) -> int | None:
+    """What running ``report`` in torch takes, estimated: ``copies`` of its weights
+    (params × dtype bytes) and every activation (None for symbolic sizes)."""
+    total = report.totals["param_bytes"] * copies + report.totals["activation_bytes"]
+    return total if isinstance(total, int) else None
+
+
+def available_memory(device: str) -> int | None:
+    """Free memory on ``device`` (the kernel's MemAvailable for the CPU), or None when it
+    cannot be told; the meta device allocates nothing."""
+    if device == "meta":
+        return None
+    if device.startswith("cuda"):
+        return require_torch().cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(report: Report, device: str, copies: int = 1) -> None:
+    """Refuse, before any weight is allocated, a network whose weights and activations do
+    not fit in ``device``'s free memory."""
+    needed, free = memory_needed(report, copies), available_memory(device)
+    if needed is None or free is None or needed <= free:
+        return
+    raise ConvcalcError(
+        f"running {report.name} on {device} needs about {_gib(needed)} ({report.totals['params']:,} "
+        f"params: {_gib(report.totals['param_bytes'])} of weights"
+        + (f" × {copies}" if copies > 1 else "") + f", and the activations), but {_gib(free)} is free",
+        fix="check on --device meta: it allocates no weights (shapes and parameter counts only)")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
+
+
 def compare(report: Report, device: str = "cpu") -> list[LayerCheck]:
     """Run the built network once on zeros and compare every operation with the engine.
 
+    The modules are built on ``device`` itself: on the meta device no weight is ever
+    allocated, elsewhere a network that would not fit is refused first (``check_memory``).
     An operation torch refuses gets ``torch_shape`` None and the error's first line."""
     torch = require_torch()
-    model = build(report).to(device).eval()
+    check_memory(report, device)
+    with torch.device(device):
+        model = build(report).eval()
     seen: list[tuple] = []
     inputs = [torch.zeros(shape, device=device, dtype=getattr(torch, report.graph.dtypes.get(name, "float32")))
               for name, shape in report.graph.inputs.items()]

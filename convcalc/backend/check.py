@@ -12,30 +12,51 @@ from convcalc.backend import build as torch_backend
 from convcalc.errors import ConvcalcError
 from convcalc.graph.run import evaluate
 from convcalc import spec as specs
+from convcalc.spec.load import MAX_BYTES
 
 META_WARNING = ("the meta device accepts configurations that real kernels refuse: "
                 "check on cpu or cuda to test refusals")
 
 
 def run_check(path: str, input_shape, device: str | None, fmt: str, with_numerics: bool | None,
-              emit) -> bool:
+              emit, max_bytes: int = MAX_BYTES) -> bool:
+    """Check every document of ``path`` against torch and emit each result (a YAML stream
+    is a batch, as for ``net``: a failing document gets an error and the others still
+    run); True when every document agrees."""
     torch = torch_backend.require_torch()
-    text, source = specs.read_text(path)
+    text, source = specs.read_text(path, max_bytes)
     docs = specs.load_documents(text, source)
-    if len(docs) != 1:
-        raise ConvcalcError(f"{source}: check takes a spec of one document, got {len(docs)}")
-    report = evaluate(docs[0], source, input_shape)
+    if not docs:
+        raise ConvcalcError(f"{source}: empty spec", fix="write a mapping with input: and layers:")
     device = device or torch_backend.default_device()
     if device == "cuda" and not torch.cuda.is_available():
         raise ConvcalcError("--device cuda: no CUDA device is available to torch",
                             fix="use --device cpu, or a machine with an NVIDIA GPU and a CUDA build of torch")
     if device == "meta":
         emit("warn", META_WARNING)
+    if with_numerics is None:
+        with_numerics = device.startswith("cuda")
+    if len(docs) == 1:
+        return _check_one(evaluate(docs[0], source, input_shape), device, fmt, with_numerics, torch, emit)
+    failed = 0
+    for number, doc in enumerate(docs, 1):
+        try:
+            report = evaluate(doc, f"{source}#{number}", input_shape)
+            failed += not _check_one(report, device, fmt, with_numerics, torch, emit)
+        except ConvcalcError as e:
+            failed += 1
+            if fmt == "json":
+                emit("out", json.dumps(render.error_json(e), ensure_ascii=False))
+            emit("err", str(e))
+    return failed == 0
+
+
+def _check_one(report, device, fmt, with_numerics, torch, emit) -> bool:
+    if with_numerics:  # the weights are built on the CPU, copied, and one copy moved
+        torch_backend.check_memory(report, "cpu", copies=3)
     checks = torch_backend.compare(report, device)
     torch_params = sum(c.torch_params for c in checks)
     agree = all(c.ok for c in checks) and torch_params == report.totals["params"]
-    if with_numerics is None:
-        with_numerics = device.startswith("cuda")
     nums = torch_backend.numerics(report, device) if with_numerics else None
     if fmt == "json":
         emit("out", json.dumps(_as_json(report, checks, device, torch, agree, torch_params, nums)))

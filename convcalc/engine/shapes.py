@@ -203,13 +203,14 @@ def adaptive_pool_shape(in_size, output_size) -> tuple[int, ...]:
     """
     sizes = input_sizes(in_size)
     ndim = len(sizes)
-    if output_size is None or (ndim == 1 and isinstance(output_size, Sequence) and None in output_size):
+    is_seq = isinstance(output_size, Sequence) and not isinstance(output_size, str)
+    if output_size is None or (ndim == 1 and is_seq and None in output_size):
         raise ParamError(
             "output_size must be an integer or a tuple of integers"
             + (" (None elements keep a size only in 2-d and 3-d pooling)" if ndim == 1 else ""),
             fix=f"use output_size={fmt_dims(sizes)} to keep the input size",
         )
-    if isinstance(output_size, Sequence) and not isinstance(output_size, str):
+    if is_seq:
         if len(output_size) != ndim:
             raise ParamError(
                 f"output_size must have {ndim} values, got {len(output_size)}: "

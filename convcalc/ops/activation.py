@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from convcalc.errors import ShapeError
+from convcalc.errors import ParamError, ShapeError
 from convcalc.ops.base import (
     LayerType,
     Step,
@@ -26,6 +26,23 @@ def _same(*bools, probability=False, dim=None, min_rank=0, max_rank=None):
             norm_dim(b[dim], len(shape))
         if len(shape) < min_rank or (max_rank is not None and len(shape) > max_rank):
             raise rank_error("", shape, tuple(range(min_rank, (max_rank or min_rank) + 1)))
+        return Step(shape)
+
+    return apply
+
+
+def _bounds(low: str, high: str, strict: bool, *deprecated: str):
+    """Hardtanh (``max_val > min_val``, the deprecated ``min_value``/``max_value`` win when
+    given) and RReLU (``lower <= upper``): PyTorch refuses bounds the wrong way round."""
+    def apply(b, shape):
+        check_bool(b, "inplace")
+        lo, hi = b[low], b[high]
+        if deprecated:
+            lo = lo if b[deprecated[0]] is None else b[deprecated[0]]
+            hi = hi if b[deprecated[1]] is None else b[deprecated[1]]
+        if hi < lo or (strict and hi == lo):
+            order = "greater than" if strict else "at least"
+            raise ParamError(f"{high} must be {order} {low}, got {low}={lo!r} and {high}={hi!r}")
         return Step(shape)
 
     return apply
@@ -63,7 +80,8 @@ ACTIVATIONS = [
     ("Hardswish", signature(("inplace", False)), _same("inplace")),
     ("Hardsigmoid", signature(("inplace", False)), _same("inplace")),
     ("Hardtanh", signature(("min_val", -1.0), ("max_val", 1.0), ("inplace", False),
-                           ("min_value", None), ("max_value", None)), _same("inplace")),
+                           ("min_value", None), ("max_value", None)),
+     _bounds("min_val", "max_val", True, "min_value", "max_value")),
     ("Hardshrink", signature(("lambd", 0.5)), _same()),
     ("Softshrink", signature(("lambd", 0.5)), _same()),
     ("Sigmoid", signature(), _same()),
@@ -73,7 +91,8 @@ ACTIVATIONS = [
     ("Softsign", signature(), _same()),
     ("Softplus", signature(("beta", 1.0), ("threshold", 20.0)), _same()),
     ("Threshold", signature("threshold", "value", ("inplace", False)), _same("inplace")),
-    ("RReLU", signature(("lower", 1 / 8), ("upper", 1 / 3), ("inplace", False)), _same("inplace")),
+    ("RReLU", signature(("lower", 1 / 8), ("upper", 1 / 3), ("inplace", False)),
+     _bounds("lower", "upper", False)),
     ("Softmax", signature(("dim", None)), _same(dim="dim")),
     ("Softmin", signature(("dim", None)), _same(dim="dim")),
     ("LogSoftmax", signature(("dim", None)), _same(dim="dim")),

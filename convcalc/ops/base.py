@@ -110,6 +110,73 @@ class Infer:
 
 
 @dataclass(frozen=True)
+class Kind:
+    """The type PyTorch accepts for an argument: ``number`` (an int or a float, never a
+    bool or a string), ``boolean`` (True or False only: PyTorch's ``if bias:`` would take the
+    string 'false' as true), or one of ``choices``; ``optional`` also allows None."""
+
+    what: str  # "number", "boolean" or "choice"
+    optional: bool = False
+    choices: tuple = ()
+
+    def check(self, name: str, value) -> None:
+        if value is None and self.optional:
+            return
+        if self.what == "choice":
+            if not isinstance(value, str) or value not in self.choices:
+                shown = ", ".join(map(repr, self.choices))
+                raise ParamError(f"{name} must be one of {shown}, got {value!r}")
+            return
+        if self.what == "boolean":
+            ok = isinstance(value, bool)
+        else:
+            ok = (not isinstance(value, bool) and isinstance(value, (int, float))) or is_symbolic(value)
+        if not ok:
+            none = " or None" if self.optional else ""
+            raise ParamError(f"{name} must be {'true or false' if self.what == 'boolean' else 'a number'}"
+                             f"{none}, got {value!r}", fix=_unquote(value))
+
+
+def _unquote(value) -> str | None:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return f"write {value.strip().lower()} without quotes (PyTorch would read any non-empty string as true)"
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return None
+        return f"write {value.strip()} without quotes"
+    return None
+
+
+NUMBER, BOOLEAN = Kind("number"), Kind("boolean")
+# The kinds a default does not tell: True/False defaults are booleans and float defaults
+# numbers (kind_of); these are required, None by default, or take None as well.
+KINDS = {
+    "momentum": Kind("number", optional=True), "min_value": Kind("number", optional=True),
+    "max_value": Kind("number", optional=True), "max_norm": Kind("number", optional=True),
+    "threshold": NUMBER, "value": NUMBER, "norm_type": NUMBER,
+    "align_corners": Kind("boolean", optional=True),
+    "recompute_scale_factor": Kind("boolean", optional=True),
+    "approximate": Kind("choice", choices=("none", "tanh")),
+}
+
+
+def kind_of(name: str, default, kinds: dict | None = None) -> Kind | None:
+    """The kind of argument ``name``: the layer's own ``kinds``, else ``KINDS``, else read
+    off its default (None: its layer's rule checks it: sizes, counts, dims)."""
+    if kinds and name in kinds:
+        return kinds[name]
+    if name in KINDS:
+        return KINDS[name]
+    if isinstance(default, bool):
+        return BOOLEAN
+    if isinstance(default, float):
+        return NUMBER
+    return None
+
+
+@dataclass(frozen=True)
 class LayerType:
     name: str
     signature: tuple[tuple[str, object], ...]
@@ -137,6 +204,8 @@ class LayerType:
     # class definition named as the layer, run with torch, nn and F in scope; build
     # constructs it from here and export writes it into the generated file
     source: str = ""
+    # argument kinds that differ from ``KINDS`` (ConstantPad's value may be None, Threshold's not)
+    kinds: dict = field(default_factory=dict)
     arg_names: frozenset = field(init=False)
 
     def __post_init__(self):
@@ -179,6 +248,10 @@ class LayerType:
                 if default is REQUIRED:
                     raise SpecError(f"missing required argument {name!r}")
                 bound[name] = default
+        for name, default in self.signature:  # types first, as PyTorch checks them
+            kind = kind_of(name, default, self.kinds)
+            if kind is not None:
+                kind.check(name, bound[name])
         for rule, actual in given:  # once every argument is bound: strictness may depend on them
             name = rule.arg
             strict = rule.strict(bound) if callable(rule.strict) else rule.strict

@@ -32,6 +32,9 @@ def _listed(shapes) -> list:
 def _cat(bound: dict, shapes: list) -> Step:
     dim = bound["dim"]
     rank = len(shapes[0])
+    if any(len(s) == 0 for s in shapes):
+        raise ShapeError("a zero-dimensional tensor cannot be concatenated, as in torch.cat",
+                         fix="give the input at least one dimension")
     if any(len(s) != rank for s in shapes):
         raise ShapeError(f"cannot concatenate branches of different ranks: {_listed(shapes)}")
     d = norm_dim(dim, rank)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convcalc.errors import ParamError, ShapeError
-from convcalc.ops.base import LayerType, Step, Window, as_list, rank_error, signature
+from convcalc.ops.base import Kind, LayerType, Step, Window, as_list, rank_error, signature
 from convcalc.engine.params import fmt_dims
 from convcalc.engine.symbolic import any_symbolic, violated
 
@@ -105,6 +105,7 @@ def _padding_family():
                 example=f"{name}({', '.join(['(1, 2' + ', 0, 1' * (nd - 1) + ')'] + (['0.5'] if prefix == 'Constant' else []))})",
                 example_input=ex_in,
                 summary=("padding",),
+                kinds={"value": Kind("number", optional=True)},  # None pads with 0, as in F.pad
                 doc=f"Pads the last {nd} dimension(s) by (left, right"
                 + (", top, bottom" if nd > 1 else "") + (", front, back" if nd > 2 else "")
                 + "); negative padding crops.",

@@ -37,6 +37,8 @@ def pool_rule(nd: int, kind: PoolKind, name: str):
     def apply(b, shape):
         spatial_channel_dim(shape, nd, name)
         check_bool(b, "ceil_mode")
+        if b.get("dilation", 1) is None:  # MaxPool: None is no default, torch refuses it
+            raise ParamError("dilation must be an integer or a tuple of integers, got None")
         divisor = b.get("divisor_override")
         if divisor is not None and (isinstance(divisor, bool) or not isinstance(divisor, int) or divisor == 0):
             raise ParamError(f"divisor_override must be a non-zero integer or None, got {divisor!r}")

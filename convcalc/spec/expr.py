@@ -13,7 +13,8 @@ import operator
 
 from convcalc.errors import SpecError
 
-MAX_SOURCE = 10_000  # characters in one expression
+MAX_SOURCE = 10_000  # characters in one expression, in every form (call, mapping value, when:)
+MAX_DEPTH = 100  # operators and brackets nested inside one another in one expression
 MAX_BITS = 256  # intermediate integers (PyTorch sizes are int64; leave head-room)
 
 _BINARY = {
@@ -48,14 +49,43 @@ STRING_VALUES = {
 
 
 def parse(source: str, what: str = "expression") -> ast.expr:
-    if len(source) > MAX_SOURCE:
-        raise SpecError(f"{what} is too long ({len(source)} characters, at most {MAX_SOURCE})")
+    node = parse_value(source, what)
+    if node is None:
+        try:
+            ast.parse(source.strip(), mode="eval")
+        except (SyntaxError, ValueError) as e:
+            raise SpecError(f"cannot parse {what} {source!r}: {getattr(e, 'msg', e)}") from None
+    return node
+
+
+def parse_value(source: str, what: str = "expression") -> ast.expr | None:
+    """``source`` parsed as an expression, or None when it is not one (a plain string such
+    as ``'nearest-exact'``). Every form of expression is held to the same limits, checked
+    before and after parsing: ``MAX_SOURCE`` characters and ``MAX_DEPTH`` levels."""
+    check_length(source, what)
     try:
-        return ast.parse(source.strip(), mode="eval").body
-    except (SyntaxError, ValueError) as e:
-        raise SpecError(f"cannot parse {what} {source!r}: {getattr(e, 'msg', e)}") from None
+        node = ast.parse(source.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
     except (MemoryError, RecursionError):  # Python's parser on 9,000 nested operators
         raise SpecError(f"{what} is nested too deeply ({len(source)} characters)") from None
+    _check_depth(node, what)
+    return node
+
+
+def check_length(source: str, what: str) -> None:
+    if len(source) > MAX_SOURCE:
+        raise SpecError(f"{what} is too long ({len(source):,} characters, at most {MAX_SOURCE:,})")
+
+
+def _check_depth(tree: ast.AST, what: str) -> None:
+    """Refuse an expression nested deeper than ``MAX_DEPTH`` (the evaluator recurses)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SpecError(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def evaluate(node: ast.expr, env: dict | None = None, tracer=None):
@@ -127,6 +157,9 @@ def _eval(node, env, tracer=None):
         container, index = _eval(node.value, env, tracer), _eval(node.slice, env, tracer)
         if isinstance(container, TensorLike):
             return tracer.subscript(container, index, node)
+        if callable(getattr(container, "spec_attribute", None)) and isinstance(index, int) \
+                and not isinstance(index, bool):  # self.features[0], as nn.Sequential indexes
+            return container.spec_attribute(str(index))
         if isinstance(container, (list, tuple)) and isinstance(index, slice) and all(
                 v is None or (isinstance(v, int) and not isinstance(v, bool))
                 for v in (index.start, index.stop, index.step)) and index.step != 0:
@@ -228,6 +261,8 @@ def _call(node: ast.Call, env, tracer):
         return tracer.function(func.id, args, kwargs, node)
     if isinstance(func, ast.Call):  # Conv2d(3, 64, 3)(x): a module applied to values
         return tracer.apply(func, args, kwargs, node, env)
+    if isinstance(func, ast.Subscript):  # self.features[0](x)
+        return _apply(_eval(func, env, tracer), args, kwargs, node)
     raise SpecError(f"cannot call {ast.unparse(func)!r}")
 
 
@@ -280,14 +315,14 @@ def parse_item(source: str):
     ``Conv2d(1, 6, 5)``, ``h = x + y`` and ``a, b = chunk(2, dim=1)`` read as in a
     ``forward``; ``_`` discards a value. ``self.attn = MultiheadAttention(...)`` declares a
     module, as ``__init__`` does: the assigned names are then the string ``"self.attn"``."""
-    if len(source) > MAX_SOURCE:
-        raise SpecError(f"layer is too long ({len(source)} characters, at most {MAX_SOURCE})")
+    check_length(source, "layer")
     try:
         module = ast.parse(source.strip(), mode="exec")
     except (SyntaxError, ValueError) as e:
         raise SpecError(f"cannot parse layer {source!r}: {getattr(e, 'msg', e)}") from None
     except (MemoryError, RecursionError):  # Python's parser on 9,000 nested operators
         raise SpecError(f"layer is nested too deeply ({len(source)} characters)") from None
+    _check_depth(module, "layer")
     if len(module.body) != 1 or not isinstance(module.body[0], (ast.Expr, ast.Assign)):
         raise SpecError(f"cannot read {source!r} as a layer: write Name(arguments) or name = expression")
     statement = module.body[0]

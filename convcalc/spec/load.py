@@ -33,13 +33,16 @@ def _yaml():
     return yaml
 
 
-def read_text(path: str) -> tuple[str, str]:
-    """The spec text and its display name: a path, ``-`` for standard input, or ``zoo:NAME``."""
+def read_text(path: str, max_bytes: int = MAX_BYTES) -> tuple[str, str]:
+    """The spec text and its display name: a path, ``-`` for standard input, or ``zoo:NAME``.
+
+    A file or standard input larger than ``max_bytes`` is refused before it is parsed (a
+    file before it is read: its size is known)."""
     if path == "-":
         import sys
 
-        data = sys.stdin.buffer.read(MAX_BYTES + 1)
-        return _decode(data, "<stdin>"), "<stdin>"
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        return _decode(data, "<stdin>", max_bytes), "<stdin>"
     if path.startswith("zoo:"):
         from convcalc import zoo
 
@@ -47,37 +50,43 @@ def read_text(path: str) -> tuple[str, str]:
     p = Path(path)
     if p.is_dir():
         raise SpecError(f"{path} is a directory, not a spec file")
-    _regular(path)
+    _too_large(_regular(path), path, max_bytes)
     try:
         with p.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(max_bytes + 1)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file", fix="give a spec path, - for standard input, or zoo:NAME") from None
     except OSError as e:
         raise SpecError(f"{path}: cannot read: {e.strerror}") from None
-    return _decode(data, path), path
+    return _decode(data, path, max_bytes), path
 
 
-def _regular(path: str) -> None:
-    """Refuse a FIFO, a socket or a device before opening it (a FIFO with no writer would
-    block forever)."""
+def _regular(path: str) -> int:
+    """The size of the regular file ``path``; a FIFO, a socket or a device is refused
+    before it is opened (a FIFO with no writer would block forever)."""
     import os
     import stat
 
     try:
-        mode = os.stat(path).st_mode
+        status = os.stat(path)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file", fix="give a spec path, - for standard input, or zoo:NAME") from None
     except OSError as e:
         raise SpecError(f"{path}: cannot read: {e.strerror}") from None
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(status.st_mode):
         raise SpecError(f"{path} is not a regular file (a FIFO, socket or device)",
                         fix="save the spec to a file, or pipe it to - (standard input)")
+    return status.st_size
 
 
-def _decode(data: bytes, name: str) -> str:
-    if len(data) > MAX_BYTES:
-        raise SpecError(f"{name} is larger than {MAX_BYTES // 2**20} MiB")
+def _too_large(size: int, name: str, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise SpecError(f"{name} is larger than the limit of {max_bytes:,} bytes for a spec",
+                        fix="raise it with --max-spec-bytes")
+
+
+def _decode(data: bytes, name: str, max_bytes: int = MAX_BYTES) -> str:
+    _too_large(len(data), name, max_bytes)
     if b"\x00" in data:
         raise SpecError(f"{name} is a binary file, not a YAML spec")
     try:

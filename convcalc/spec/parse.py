@@ -192,12 +192,12 @@ def _parse_block(name, body, source, line) -> Block:
         raise SpecError(f"{source}:{line}: block {name!r}: params must be a list of names")
     for entry in entries:
         if isinstance(entry, tuple):
-            params.append((str(entry[0]), entry[1]))
+            params.append((str(entry[0]), _default(entry[1], source, line)))
         elif isinstance(entry, str) and entry.isidentifier():
             params.append((entry, REQUIRED))
         elif isinstance(entry, dict) and len(entry) == 1:
             ((k, v),) = entry.items()
-            params.append((str(k), v))
+            params.append((str(k), _default(v, source, line)))
         else:
             raise SpecError(f"{source}:{line}: block {name!r}: bad parameter {entry!r}")
     inputs = _names(body.get("inputs"), f"block {name!r}: inputs", source, line)
@@ -333,14 +333,28 @@ def _value(v, source, line):
     return v
 
 
+def _default(v, source, line):
+    """A block parameter's default: plain data, held to the expressions' length limit."""
+    if isinstance(v, list):
+        return [_default(x, source, line) for x in v]
+    if isinstance(v, str):
+        try:
+            expr.check_length(v, "default")
+        except SpecError as e:
+            raise SpecError(f"{source}:{line}: {e}") from None
+    return v
+
+
 def _maybe_expr(v, source, line):
     """Strings that parse as expressions become ``Expr`` (resolved at run time, falling back
     to the plain string when they name something unknown, like ``'same'``)."""
     if not isinstance(v, str):
         return v
     try:
-        node = ast.parse(v.strip(), mode="eval").body
-    except (SyntaxError, ValueError):
+        node = expr.parse_value(v, "expression")
+    except SpecError as e:
+        raise SpecError(f"{source}:{line}: {e}") from None
+    if node is None:
         return v
     if isinstance(node, ast.Constant):
         return node.value if not isinstance(node.value, str) else v

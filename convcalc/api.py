@@ -111,20 +111,15 @@ class Summary:
                 f"<p>{totals}</p></div>")
 
     def __rich__(self):
-        """A rich Table (rich is optional: without it, the text table)."""
+        """The table as ``convcalc net`` shows it on a terminal, fitted to the console's width
+        (without rich, the text table)."""
         try:
-            from rich.console import Group
-            from rich.markup import escape
-            from rich.table import Table
-            from rich.text import Text
+            import rich  # noqa: F401
         except ImportError:
             return self.table()
-        table = Table(title=escape(self._title()))
-        for column in render.COLUMNS:
-            table.add_column(column, justify="right" if column in NUMERIC else "left")
-        for cells in self._cells():
-            table.add_row(*(escape(c) for c in cells))
-        return Group(table, Text("\n".join(render.totals_lines(self.report))))
+        from convcalc.render.terminal import NetTable
+
+        return NetTable(self.report, self.depth)
 
 
 def summary(spec, input=None, *, depth: int | None = None) -> Summary:  # noqa: A002 - torch's word

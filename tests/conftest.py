@@ -23,3 +23,10 @@ def pytest_configure(config):
 
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _plain_output(monkeypatch):
+    """Tests read plain output (the goldens): a FORCE_COLOR in the environment would turn
+    convcalc's output to rich's even into CliRunner (tests/test_terminal.py sets it itself)."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)

@@ -60,7 +60,7 @@ def test_two_resolutions_side_by_side():
     assert conv1 == ["conv1", "Conv2d(3, 64, k=7, s=2, p=3, bias=False)", "[1, 64, 112, 112]",
                      "[1, 64, 256, 256]", "9,408", "118,013,952", "616,562,688"]
     assert "Total params: 11,689,512 (trainable 11,689,512)" in lines
-    assert ("Total MACs: @224 1,814,073,344 (1.814 GMACs); @512 9,475,444,736 (9.475 GMACs; x5.223); "
+    assert ("Total MACs: @224 1,814,073,344 (1.814G); @512 9,475,444,736 (9.475G; x5.223); "
             "FLOPs = 2 x MACs") in lines
     assert lines[-1] == "Ratios (x) are to @224, the first --input."
     assert len([line for line in lines if line.startswith("│")]) == 11  # the rows of --depth 1

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from convcalc.cli.options import max_spec_bytes_option
 from convcalc.cli.types import parse_shape
 from convcalc.errors import ConvcalcError
 
@@ -40,7 +41,8 @@ MERMAID_MAX_CHARS = 50_000
               show_default=True, help="Top to bottom or left to right.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True),
               default=None, help="Write to this file.  [default: standard output]")
-def draw(spec, input_shape, depth, expand, fmt, rankdir, output):
+@max_spec_bytes_option
+def draw(spec, input_shape, depth, expand, fmt, rankdir, output, max_bytes):
     """The shape flow of a network: one box per operation, shapes on the edges.
 
     Boxes show each operation with its parameters and MACs; each edge is labelled with the
@@ -63,7 +65,7 @@ def draw(spec, input_shape, depth, expand, fmt, rankdir, output):
         raise click.UsageError(f"{fmt} is binary: write it to a file with -o FILE.{fmt}")
     if fmt in RENDERED:
         dot_executable()  # before the work: say now that it is missing
-    text, source = specs.read_text(spec)
+    text, source = specs.read_text(spec, max_bytes)
     docs = specs.load_documents(text, source)
     if len(docs) != 1:
         raise ConvcalcError(f"{source}: draw takes a spec of one document, got {len(docs)}")

@@ -6,10 +6,20 @@ import json
 
 import click
 
-from convcalc.cli.options import FORMATS, echo_net
+from convcalc.cli.options import FORMATS, color_option, echo_net, max_spec_bytes_option
 from convcalc.cli.types import parse_inputs
 
 NET_FORMATS = ("table", "text", "json", "jsonl", "markdown", "csv")  # text = table
+DTYPES = ("float32", "float16", "bfloat16", "int8", "float64")  # convcalc.graph.report.DTYPES
+
+
+def _columns(ctx, param, value):
+    from convcalc.render import columns
+
+    try:
+        return columns.parse(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
 
 
 @click.command()
@@ -26,7 +36,17 @@ NET_FORMATS = ("table", "text", "json", "jsonl", "markdown", "csv")  # text = ta
               "every dimension, or one per dimension) the network accepts, at which no "
               "layer drops pixels, and the smallest valid input.")
 @click.option("--keep-going", is_flag=True, help="On a failure, print the table up to the failing layer before the error (the default on a terminal).")
-def net(spec, input_shape, depth, fmt, valid_inputs, keep_going):
+@click.option("--columns", "keys", default=None, callback=_columns, metavar="LIST",
+              help="The table's columns, comma-separated, from: layer, type, input, output, "
+              "params, params%, macs, macs%, rf, jump, kernel (kernel/stride), memory "
+              "(activation bytes), trainable; or +NAME/-NAME to change the default ones "
+              "(layer,type,output,params,macs,rf,jump); all for every one. Every format "
+              "follows it (JSON adds the chosen values to each layer).")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+              help="Element type of the memory estimates (activations and parameters).")
+@color_option
+@max_spec_bytes_option
+def net(spec, input_shape, depth, fmt, valid_inputs, keep_going, keys, dtype, color, max_bytes):
     """Per-layer output shape, parameters, MACs and receptive field of a model spec.
 
     SPEC is a YAML file, - for standard input, or zoo:NAME for a bundled spec
@@ -41,7 +61,10 @@ def net(spec, input_shape, depth, fmt, valid_inputs, keep_going):
     convcalc net model.yaml --input 1,3,512,512 --format json
     python -c "print(model)" | convcalc net - --input 1,3,224,224
     """
-    from convcalc.cli.netrun import run_compare, run_net, run_valid_inputs
+    from convcalc.cli.netrun import View, run_compare, run_net, run_valid_inputs
+    from convcalc.render.columns import DEFAULT as DEFAULT_COLUMNS
+
+    view = View(keys, dtype, color)
 
     shapes, named = parse_inputs(input_shape)
     shape = named or (shapes[0] if shapes else None)
@@ -56,12 +79,17 @@ def net(spec, input_shape, depth, fmt, valid_inputs, keep_going):
             sizes = parse_ranges(valid_inputs)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="'--valid-inputs'") from None
-        run_valid_inputs(spec, shape, sizes, fmt, echo_net)
+        run_valid_inputs(spec, shape, sizes, fmt, echo_net, max_bytes)
         return
     if len(shapes) > 1:
-        ok = run_compare(spec, shapes, depth, "table" if fmt == "text" else fmt, echo_net)
+        if keys != DEFAULT_COLUMNS:
+            raise click.UsageError("--columns applies to one input; a comparison of several "
+                                   "--input has its own columns")
+        ok = run_compare(spec, shapes, depth, "table" if fmt == "text" else fmt, echo_net, max_bytes,
+                         view)
     else:
-        ok = run_net(spec, shape, depth, "table" if fmt == "text" else fmt, echo_net, keep_going)
+        ok = run_net(spec, shape, depth, "table" if fmt == "text" else fmt, echo_net, keep_going,
+                     max_bytes, view)
     if not ok:
         raise SystemExit(1)
 

@@ -58,6 +58,44 @@ explain_option = click.option("--explain", is_flag=True,
                               help="Show the formula with the numbers put in, step by step.")
 
 
+# Options shared by the commands that read a spec (net, check, export, draw) -----------
+
+
+class ByteSize(click.ParamType):
+    """A number of bytes: ``1000000``, or with a binary suffix ``512K``, ``200M``, ``1G``."""
+
+    name = "size"
+    UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in self.UNITS else ""
+        digits = text[: len(text) - len(unit)]
+        if not digits.isdigit() or int(digits) < 1 or len(digits) > 15:
+            self.fail(f"expected a size in bytes such as 1000000, 512K, 200M or 1G, got {value!r}",
+                      param, ctx)
+        return int(digits) * self.UNITS[unit]
+
+
+def max_spec_bytes_option(command):
+    """``--max-spec-bytes``: the size limit on a spec file or standard input (the limit
+    itself is ``convcalc.spec.load.MAX_BYTES``)."""
+    from convcalc.spec.load import MAX_BYTES
+
+    return click.option("--max-spec-bytes", "max_bytes", type=ByteSize(), default=MAX_BYTES,
+                        metavar="SIZE", help="Refuse a spec file larger than this, before "
+                        f"reading it (bytes, or 512K, 200M, 1G).  [default: {MAX_BYTES // 2**20}M]")(command)
+
+
+color_option = click.option(
+    "--color", "color", type=click.Choice(("auto", "always", "never")), default="auto",
+    show_default=True, help="Colour and a table fitted to the window: auto does so on a "
+    "terminal (NO_COLOR turns the colour off, FORCE_COLOR on); output to a pipe or a file "
+    "is plain text.")
+
+
 # Answers of the single-layer commands ------------------------------------------------
 
 

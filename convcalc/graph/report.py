@@ -13,7 +13,8 @@ from convcalc.graph.fields import Field, receptive_fields
 from convcalc.graph.ir import Graph
 from convcalc.ops.merge import MergeType
 
-DTYPE_BYTES = 4  # float32
+DTYPE_BYTES = 4  # float32, the default of the memory estimates
+DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}  # bytes a value
 NO_FIELD = Field()  # before any window, or not computed
 
 
@@ -52,6 +53,7 @@ class Report:
     warnings: list = field(default_factory=list)
     assumptions: list = field(default_factory=list)  # (condition, why) for symbolic sizes
     graph: Graph | None = None
+    dtype: str = "float32"  # of the memory estimates (a key of DTYPES)
 
     @property
     def layers(self) -> list:
@@ -62,13 +64,14 @@ class Report:
         leaves = self.layers
         params = sum(r.params for r in leaves)
         macs = sum(r.macs for r in leaves)
+        size = DTYPES[self.dtype]
         return {
             "params": params,
             "trainable_params": params,
             "macs": macs,
             "flops": 2 * macs,
-            "activation_bytes": sum(_numel(r.output_shape) for r in leaves) * DTYPE_BYTES,
-            "param_bytes": params * DTYPE_BYTES,
+            "activation_bytes": sum(_numel(r.output_shape) for r in leaves) * size,
+            "param_bytes": params * size,
         }
 
 

@@ -15,6 +15,7 @@ import io
 from convcalc.engine.symbolic import is_symbolic, pretty
 from convcalc.graph.report import Report
 from convcalc.render import report as single
+from convcalc.render.columns import human, human_bytes
 
 TOTALS = ("params", "trainable_params", "macs", "flops", "activation_bytes", "param_bytes")
 MISSING = "—"
@@ -73,8 +74,10 @@ def _params_differ(rows) -> bool:
     return any(len({c["params"] if c else None for c in cells}) > 1 for cells in rows)
 
 
-def columns(reports, rows) -> tuple[list, list]:
-    """Column titles and the display cells (strings) of each aligned row."""
+def columns(reports, rows, count=None) -> tuple[list, list]:
+    """Column titles and the display cells (strings) of each aligned row; ``count`` writes
+    params and MACs (default: exact, with thousands separators)."""
+    count = count or single_count
     names = labels(reports)
     per_input_params = _params_differ(rows)
     titles = ["Layer", "Type", *[f"Output @{n}" for n in names]]
@@ -84,9 +87,9 @@ def columns(reports, rows) -> tuple[list, list]:
     for cells in rows:
         line = [_one(cells, "layer"), _one(cells, "type"),
                 *[c["output_shape"] if c else MISSING for c in cells]]
-        params = [single_count(c["params"]) if c else MISSING for c in cells]
+        params = [count(c["params"]) if c else MISSING for c in cells]
         line += params if per_input_params else params[:1]
-        line += [single_count(c["macs"]) if c else MISSING for c in cells]
+        line += [count(c["macs"]) if c else MISSING for c in cells]
         table.append(line)
     return titles, table
 
@@ -121,7 +124,7 @@ def totals_lines(reports: list[Report]) -> list[str]:
         return "; ".join(parts)
 
     def gmacs(v):
-        return "" if is_symbolic(v) else f" ({v / 1e9:.4g} GMACs)"
+        return "" if is_symbolic(v) or abs(v) < 1000 else f" ({human(v)})"
 
     def trainable(v):  # params: the trainable ones in brackets, as the single table does
         t = next(t["trainable_params"] for t in totals if t["params"] is v)
@@ -130,8 +133,8 @@ def totals_lines(reports: list[Report]) -> list[str]:
     lines = [
         f"Total params: {each('params', single_count, trainable)}",
         f"Total MACs: {each('macs', single_count, gmacs)}; FLOPs = 2 x MACs",
-        f"Activation memory (estimate): {each('activation_bytes', _mib)}; "
-        f"parameter memory (estimate): {each('param_bytes', _mib)}",
+        f"Activation memory (estimate): {each('activation_bytes', human_bytes)}; "
+        f"parameter memory (estimate): {each('param_bytes', human_bytes)}",
     ]
     conventions = [line for line in single.totals_lines(reports[0]) if line.startswith("MACs:")]
     lines += conventions
@@ -147,10 +150,6 @@ def totals_lines(reports: list[Report]) -> list[str]:
 def _times(value, first) -> str:
     r = ratio(value, first)
     return "" if r is None else f"x{r:.4g}"
-
-
-def _mib(n) -> str:
-    return f"{pretty(n)} bytes" if is_symbolic(n) else f"{n / 2**20:,.2f} MiB"
 
 
 def text(reports: list[Report], depth: int | None = None) -> str:

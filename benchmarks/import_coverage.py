@@ -66,36 +66,76 @@ def factory(family, name):
     return kwargs
 
 
-def run_one(target_module, name, shape, kwargs):
-    import torch
+TIMM = ["resnet50d", "efficientnet_b0", "mobilenetv3_large_100", "convnext_tiny", "regnety_016",
+        "densenet121", "dla34", "cspresnet50", "hrnet_w18_small", "vit_small_patch16_224",
+        "deit_small_patch16_224", "swin_tiny_patch4_window7_224"]
+SMP = ["Unet", "FPN"]
 
+
+def timm_models(names=None):
+    try:
+        from convcalc.backend.tvcompat import import_torchvision
+
+        import_torchvision()
+        import timm
+    except ImportError:
+        return []
+    rows = []
+    for name in TIMM:
+        if names and name not in names:
+            continue
+        def build(name=name):
+            model = timm.create_model(name, pretrained=False)
+            return model, [1, *model.default_cfg["input_size"]]
+        rows.append(("timm", name, build))
+    return rows
+
+
+def smp_models(names=None):
+    try:
+        from convcalc.backend.tvcompat import import_torchvision
+
+        import_torchvision()
+        import segmentation_models_pytorch as smp
+    except ImportError:
+        return []
+    return [("smp", name, lambda name=name: (getattr(smp, name)("resnet34", encoder_weights=None), [1, 3, 256, 256]))
+            for name in SMP if not names or name in names]
+
+
+def _macs(text: str) -> int:
+    from convcalc import spec
+    from convcalc.graph.run import analyse
+
+    (doc,) = spec.load_documents(text, "<import>")
+    return analyse(spec.parse_spec(doc, "<import>")).totals["macs"]
+
+
+def run_one(model, shape):
     from convcalc.backend import importer
 
     holder = type(sys)("convcalc_coverage_models")
-    from convcalc.backend.tvcompat import import_torchvision
-
-    tv = import_torchvision()
-    model = tv.models.get_model(name, **kwargs)
     holder.model = model
     sys.modules["convcalc_coverage_models"] = holder
     start = time.perf_counter()
     try:
-        text, notes = importer.import_spec("convcalc_coverage_models:model", shape)
+        text, _ = importer.import_spec("convcalc_coverage_models:model", shape)
         status, why = "exact", ""
     except Exception as e:  # noqa: BLE001 - the table records every outcome
-        text, notes, status = "", [], "failed"
+        text, status = "", "failed"
         why = str(e) if not isinstance(e, (KeyError, AttributeError, TypeError)) else traceback.format_exc(limit=-2)
     elapsed = time.perf_counter() - start
+    macs = _macs(text) if text else None
     params = sum(p.numel() for p in model.parameters())
-    return {"model": name, "status": status, "why": why.strip().splitlines()[0] if why else "",
-            "params": params, "seconds": round(elapsed, 2), "lines": text.count("\n")}
+    return {"status": status, "why": why.strip().splitlines()[0] if why else "",
+            "params": params, "macs": macs, "seconds": round(elapsed, 2), "lines": text.count("\n")}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="")
     parser.add_argument("--subset", choices=["ci"], default=None)
-    parser.add_argument("--family", default="classification,video,segmentation")
+    parser.add_argument("--family", default="classification,video,segmentation,timm,smp")
     parser.add_argument("--json", default=None, help="write the rows to this file")
     args = parser.parse_args(argv)
     from convcalc.backend.tvcompat import import_torchvision
@@ -106,18 +146,27 @@ def main(argv=None):
     tv = import_torchvision()
     only = set(filter(None, args.only.split(","))) or (set(CI_SUBSET) if args.subset == "ci" else None)
     families = set(args.family.split(","))
-    rows = []
+    builds, published = [], {}
     for family, name in torchvision_models(only):
-        if family not in families:
-            continue
-        shape, meta = input_of(family, name, tv)
-        row = run_one(None, name, shape, factory(family, name))
-        row["family"] = family
-        gflops = meta.get("_ops")
-        row["tv_gflops"] = gflops
+        if family in families:
+            shape, meta = input_of(family, name, tv)
+            published[name] = meta.get("_ops")
+            builds.append((family, name, lambda family=family, name=name, shape=shape: (
+                tv.models.get_model(name, **factory(family, name)), shape)))
+    if "timm" in families:
+        builds += timm_models(only)
+    if "smp" in families:
+        builds += smp_models(only)
+    rows = []
+    for family, name, build in builds:
+        model, shape = build()
+        row = {"family": family, "model": name, **run_one(model.eval(), shape)}
+        row["published_gmacs"] = published.get(name)
         rows.append(row)
-        print(f"{family:14} {name:28} {row['status']:7} {row['seconds']:6.2f}s {row['lines']:5} lines  {row['why'][:150]}",
-              flush=True)
+        gmacs = f"{row['macs'] / 1e9:8.3f}" if row["macs"] is not None else "       -"
+        tv_ops = f"{row['published_gmacs']:8.3f}" if row["published_gmacs"] else "       -"
+        print(f"{family:14} {name:28} {row['status']:7} {row['seconds']:6.2f}s {row['params']:>12,} "
+              f"{gmacs} {tv_ops} {row['lines']:5} lines  {row['why'][:150]}", flush=True)
     exact = sum(r["status"] == "exact" for r in rows)
     print(f"\n{exact}/{len(rows)} exact")
     if args.json:

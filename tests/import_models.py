@@ -196,3 +196,44 @@ class Unused(nn.Module):
 
     def forward(self, x):
         return self.conv(x)
+
+
+class TokenClassifier(nn.Module):
+    """Token indices in, as a language model takes them (--dtype int64)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 16)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, ids):
+        return self.head(self.embed(ids).mean(1))
+
+
+def scripted():
+    return torch.jit.script(small_cnn())
+
+
+class Recurrent(nn.Module):
+    """One block applied three times (a recursive refinement): its parameters count once."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.gate = Gate()
+
+    def forward(self, x):
+        x = self.stem(x)
+        for _ in range(3):
+            x = self.gate(self.block(x))
+        return x
+
+
+class Gate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.fc(x.mean((2, 3), keepdim=True)))

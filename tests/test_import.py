@@ -74,6 +74,7 @@ def agrees(tmp_path, source: Path, name: str, shape: str, other: str | None = No
     ("Tokens", "2,3,16,16", "1,3,12,8"),
     ("UpSkip", "1,3,16,16", "1,3,15,11"),
     ("Subclasses", "1,3,8,8", None),
+    ("Recurrent", "1,3,8,8", "2,3,5,6"),  # a block run three times: params once
 ])
 def test_models_import_exactly_and_follow_other_inputs(tmp_path, name, shape, other):
     agrees(tmp_path, MODELS, name, shape, other)
@@ -163,3 +164,19 @@ def test_errors_are_one_line():
     assert code == 1 and "is not MODULE:CALLABLE" in err
     code, _, err = run("import", f"{MODELS}:small_cnn", "--input", "1,1,H,W")
     assert code == 2
+
+
+def test_token_indices_take_a_dtype(tmp_path):
+    path = tmp_path / "tokens.yaml"
+    code, _, err = run("import", f"{MODELS}:TokenClassifier", "--input", "2,7", "--dtype", "int64", "-o", path)
+    assert code == 0, err
+    assert 'ids: {"shape": [2, 7], "dtype": "int64"}' in path.read_text()
+    code, out, err = run("net", path, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["output_shape"] == [2, 3] and data["totals"]["params"] == 100 * 16 + 16 * 3 + 3
+
+
+def test_torchscript_is_refused_in_one_line():
+    code, _, err = run("import", f"{MODELS}:scripted", "--input", "1,1,28,28")
+    assert code == 1 and err.count("\n") == 1 and "TorchScript" in err

@@ -158,7 +158,11 @@ def _close(scope: Scope, needed: set) -> set:
             written.update(entry.outputs)
             reads.extend(entry.inputs)
             needed |= set(entry.inputs)
-    free = list(dict.fromkeys([*scope.inputs, *(v for v in reversed(reads) if v not in written)]))
+    read = [v for v in reversed(reads) if v not in written]
+    # a block takes its declared inputs; a group, the values it reads (its running input
+    # only if it reads it: torchvision's downsample reads x, not the value before it)
+    declared = scope.inputs if scope.label not in ("Sequential", "repeat") or not scope.path else ()
+    free = list(dict.fromkeys([*declared, *read])) or list(scope.inputs)
     scope.inputs = tuple(free)
     extra = [v for v in after if v in written and v not in (scope.outputs or (scope.output,))]
     if extra:
@@ -202,8 +206,8 @@ def _forward(scope: Scope) -> str:
         while var in taken:
             var += "_"
         taken.add(var)
-        attribute = (f"self.{segment}" if segment.isidentifier() and not keyword.iskeyword(segment)
-                     else f"getattr(self, {segment!r})")
+        attribute = _attribute(entry.path[len(scope.path):] if isinstance(entry, Op) and entry.reuses is not None
+                               and entry.path[:len(scope.path)] == scope.path else entry.path[-1:])
         if isinstance(entry, Scope):
             lines.append(f"{var} = {attribute}({', '.join(local[v] for v in entry.inputs)})")
             if len(entry.outputs) > 1:
@@ -232,6 +236,17 @@ def _forward(scope: Scope) -> str:
     lines.append(f"return {results[0] if len(results) == 1 else '(' + ', '.join(results) + ')'}")
     return (f"    def forward(self, {', '.join(arguments)}):\n"
             + "".join(f"        {line}\n" for line in lines))
+
+
+def _attribute(relative) -> str:
+    """``self.conv``, ``getattr(self, '0')``, ``self.g.c`` (a module of a child group,
+    called again from here)."""
+    code = "self"
+    for segment in relative:
+        segment = segment.replace(".", "_")
+        code = (f"{code}.{segment}" if segment.isidentifier() and not keyword.iskeyword(segment)
+                else f"getattr({code}, {segment!r})")
+    return code
 
 
 def _arguments(scope: Scope) -> list:

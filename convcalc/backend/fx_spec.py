@@ -44,7 +44,7 @@ class _Group:
     segment: str
     entries: list = field(default_factory=list)  # (text, node name or None) and _Group
     index: int = 0  # the next automatic segment (0, 1, 2... as the lowering numbers items)
-    declared: set = field(default_factory=set)
+    holder: bool = False  # holds the parameters of a module that is never called
 
 
 def translate(gm, seen: dict, header: list, name: str, approximate=frozenset()) -> Imported:
@@ -96,10 +96,19 @@ class _Writer:
                 continue
             if node not in live:
                 continue
-            if node.op == "get_attr":  # read where first used: put in its owner's group
+            if node.op == "get_attr":  # fx reads it where it is first used: its owner's group
+                owners = [path for path, again in _modules(node) if not again
+                          and node.target.startswith(path + ".")
+                          and layer_name(self.gm.get_submodule(path)) is None]
+                if owners != [g.path for g in stack[1:1 + len(owners)]]:
+                    stack = self.enter(stack, owners)  # the owner's forward starts here
                 self.attribute_line(node, stack)
                 continue
-            stack = self.enter(stack, _modules(node))
+            modules = _modules(node)
+            # a module whose forward runs again (``block@1``): its nodes are written in the
+            # group that calls it, its layers called again as self.block.conv(...)
+            first = next((i for i, (_, again) in enumerate(modules) if again), len(modules))
+            stack = self.enter(stack, [path for path, _ in modules[:first]])
             group = stack[-1]
             for text in self.lines(node, group):
                 group.entries.append((text, node.name))
@@ -130,8 +139,19 @@ class _Writer:
         child group now open there (reading an attribute depends on nothing)."""
         depth = max(i for i, g in enumerate(stack) if not g.path or node.target.startswith(g.path + "."))
         owner = stack[depth]
-        (text,) = self.lines(node, owner)
         at = owner.entries.index(stack[depth + 1]) if depth + 1 < len(stack) else len(owner.entries)
+        # a module whose parameters are read but which is never called (Swin V2's qkv,
+        # used through F.linear): a group of its own holds them, so the paths stay qkv.weight
+        *holders, _ = _relative(node.target, owner.path).split(".")
+        for segment in holders:
+            found = next((e for e in owner.entries if isinstance(e, _Group) and e.segment == segment
+                          and e.holder), None)
+            if found is None:
+                found = _Group(f"{owner.path}.{segment}".lstrip("."), segment, holder=True)
+                owner.entries.insert(at, found)
+                owner.index += 1
+            owner, at = found, len(found.entries)
+        (text,) = self.lines(node, owner)
         owner.entries.insert(at, (text, node.name))
 
     def lines(self, node, group) -> list:
@@ -185,9 +205,9 @@ class _Writer:
         tensors = [a for a in node.args]
         args = self.arguments(tensors, node.kwargs)
         if node.target in self.calls:  # called again: the same instance
-            if self.calls[node.target] is not group or not segment.isidentifier():
-                raise Lost(f"module {node.target} is called again from another module")
-            return [f"{out} = self.{segment}({args})"]
+            if self.calls[node.target] is not group and group.path and not node.target.startswith(group.path + "."):
+                raise Lost(f"module {node.target} is called again from outside its parent module {group.path}")
+            return [f"{out} = {_self_path(segment)}({args})"]
         self.calls[node.target] = group
         ctor = constructor(module, kind)
         simple = len(node.args) == 1 and not node.kwargs
@@ -305,18 +325,27 @@ def _live(nodes) -> set:
 
 
 def _modules(node) -> list:
-    """The qualified names of the modules whose forward the node runs in, outermost first
-    (for a leaf module's call, not the leaf itself)."""
+    """(qualified name, runs again) of the modules whose forward the node runs in,
+    outermost first (for a leaf module's call, not the leaf itself)."""
     stack = node.meta.get("nn_module_stack") or {}
-    paths = [path for path, _ in stack.values()]
-    if node.op == "call_module" and paths and paths[-1] == node.target:
-        paths = paths[:-1]
-    keys = list(stack)
-    for key, path in zip(keys, paths):
-        if "@" in key:
-            raise Lost(f"module {path} runs again (a module's forward called twice is not "
-                       "supported yet; its leaf layers may be)")
-    return [p for p in paths if p]
+    found = [(path, "@" in key) for key, (path, _) in stack.items()]
+    if node.op == "call_module" and found and found[-1][0] == node.target:
+        found = found[:-1]
+    return [(path, again) for path, again in found if path]
+
+
+def _self_path(relative: str) -> str:
+    """``self.conv``, ``self.block.conv``, ``self.features[0]``: a module of the group's
+    subtree (``relative``: its qualified name from the group) as the spec reaches it."""
+    code = "self"
+    for segment in relative.split("."):
+        if segment.isdigit():
+            code += f"[{segment}]"
+        elif segment.isidentifier() and not keyword.iskeyword(segment):
+            code += f".{segment}"
+        else:
+            raise Lost(f"module {relative} is called again, and {segment!r} cannot be named in a spec")
+    return code
 
 
 def _relative(path: str, parent: str) -> str:

@@ -80,6 +80,10 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
     from convcalc.backend import fx_spec, fx_trace
 
     model = load_model(target)
+    if isinstance(model, torch.jit.ScriptModule):
+        raise ConvcalcError(f"{target} is a TorchScript module, whose Python code is gone; convcalc "
+                            "imports an nn.Module by tracing its forward with torch.fx",
+                            fix="import the model before torch.jit.script or trace")
     gm = fx_trace.trace(model)
     inputs = [_example(torch, input_shape, dtype)]
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from convcalc.cli.options import FORMATS, any_symbolic, echo_net
+from convcalc.cli.options import FORMATS, any_symbolic, echo_net, max_spec_bytes_option
 from convcalc.cli.types import parse_shape
 from convcalc.errors import ConvcalcError
 
@@ -20,12 +20,16 @@ from convcalc.errors import ConvcalcError
               "memory and time.  [default: on with --device cuda]")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
-def check(spec, device, input_shape, numerics, fmt):
+@max_spec_bytes_option
+def check(spec, device, input_shape, numerics, fmt, max_bytes):
     """Cross-check the engine against real PyTorch layers.
 
     Builds SPEC's graph as torch.nn modules, runs it once, and compares every operation's
     output shape and parameter count with the engine's; exit 1 on any disagreement.
-    Needs torch (pip install 'convcalc[torch]').
+    A YAML stream of several documents is a batch: one result per document (one JSON
+    line each with --format json), and exit 1 if any failed. On the meta device no
+    weight is allocated; elsewhere a network whose weights do not fit in free memory is
+    refused first. Needs torch (pip install 'convcalc[torch]').
 
     \b
     convcalc check zoo:tv-resnet50 --device cpu
@@ -34,7 +38,7 @@ def check(spec, device, input_shape, numerics, fmt):
     from convcalc.backend.check import run_check
 
     shape = parse_shape(input_shape)
-    if not run_check(spec, shape, device, fmt, numerics, echo_net):
+    if not run_check(spec, shape, device, fmt, numerics, echo_net, max_bytes):
         raise SystemExit(1)
 
 
@@ -46,7 +50,8 @@ def check(spec, device, input_shape, numerics, fmt):
               help="Write to this file.  [default: standard output]")
 @click.option("--input", "input_shape", default=None, metavar="SHAPE",
               help="Override the spec's input shape, e.g. 1,3,224,224.")
-def export(spec, target, output, input_shape):
+@max_spec_bytes_option
+def export(spec, target, output, input_shape, max_bytes):
     """PyTorch code for a spec: a self-contained file defining build_model().
 
     \b
@@ -57,7 +62,7 @@ def export(spec, target, output, input_shape):
     from convcalc import spec as specs
     from convcalc.graph.run import evaluate
 
-    text, source = specs.read_text(spec)
+    text, source = specs.read_text(spec, max_bytes)
     docs = specs.load_documents(text, source)
     if len(docs) != 1:
         raise ConvcalcError(f"{source}: export takes a spec of one document, got {len(docs)}")
@@ -75,17 +80,24 @@ def export(spec, target, output, input_shape):
 @click.command("import")
 @click.argument("target", metavar="MODULE:CALLABLE")
 @click.option("--input", "input_shape", required=True, metavar="SHAPE",
-              help="The input shape to trace and check with, e.g. 1,3,224,224.")
+              help="The input shape to trace and verify with, e.g. 1,3,224,224.")
+@click.option("--dtype", "dtype", type=click.Choice(["float32", "int64", "int32"]), default="float32",
+              show_default=True, help="The input's dtype (int64 for token indices).")
+@click.option("--approximate", is_flag=True,
+              help="Write the spec even where an operation cannot be expressed: it is replaced "
+                   "by its traced value and the file's header lists it.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the spec to this file.  [default: standard output]")
-def import_(target, input_shape, output):
-    """A spec from a live PyTorch model (this runs MODULE's code).
+def import_(target, input_shape, dtype, approximate, output):
+    """A spec from a live PyTorch model, exactly (this runs MODULE's code).
 
     MODULE is a Python file (net.py) or an importable module; CALLABLE an nn.Module class,
-    a factory or an instance in it. Traced with torch.fx (branches joined by torch.cat or
-    + become concat/add), else recorded with forward hooks; notes on stderr name anything
-    the spec does not represent, and the spec is checked against the model's parameter
-    count and output shape.
+    a factory or an instance in it. The model is traced with torch.fx and every operation
+    becomes a line of the spec, in the groups of the model's modules. Before anything is
+    written the spec is verified against one forward pass of the model: the parameters of
+    the modules it runs, every operation's output shape, and MACs against torch's FLOP
+    counter. An operation the spec cannot express, or any difference, is an error naming
+    the operation, its module and the source line (exit 1), unless --approximate.
 
     \b
     convcalc import mynet.py:Net --input 1,3,32,32 -o mynet.yaml
@@ -98,7 +110,7 @@ def import_(target, input_shape, output):
     shape = parse_shape(input_shape)
     if any_symbolic(shape):
         raise click.UsageError("--input must be numeric to trace a model")
-    text, notes = import_spec(target, shape)
+    text, notes = import_spec(target, shape, approximate=approximate, dtype=dtype)
     if output is None:
         click.echo(text, nl=False)
     else:

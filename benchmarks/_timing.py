@@ -27,8 +27,10 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run_once(argv: list[str]) -> float:
+    """One run's wall time, its standard output to a pipe (read and thrown away), as
+    ``convcalc ... | less`` runs: not a terminal, so no colour and no rich."""
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=ENV)
+    subprocess.run(argv, check=True, stdout=subprocess.PIPE, env=ENV)
     return time.perf_counter() - start
 
 

@@ -194,7 +194,7 @@ def _input(value):
 
 
 def _shape(value) -> tuple:
-    from convcalc.engine.symbolic import SYMBOL, parse_size
+    from convcalc.engine.symbolic import is_symbol_name, parse_size
 
     if isinstance(value, str):
         text = value.strip()
@@ -212,7 +212,7 @@ def _shape(value) -> tuple:
             break
         if isinstance(p, int) or is_symbolic(p):
             out.append(p)
-        elif isinstance(p, str) and (p.lstrip("+-").isdecimal() or SYMBOL.fullmatch(p)):
+        elif isinstance(p, str) and (p.lstrip("+-").isdecimal() or is_symbol_name(p)):
             out.append(parse_size(p))
         else:
             out = None

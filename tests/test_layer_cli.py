@@ -103,10 +103,15 @@ def test_layer_prints_a_small_table():
     code, out, err = run("layer", "nn.Conv2d(3, 64, 7, 2, 3)", "--input", "1,3,224,224")
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == "input [1, 3, 224, 224] -> [1, 64, 112, 112]"
-    assert "│ Conv2d(3, 64, k=7, s=2, p=3) │ [1, 64, 112, 112] │  9,472 │ 118,013,952 │ 7x7 │ 2x2  │" in out
+    # human units in the table, as net's; the exact counts under it, and the headers explained
+    assert "│ Conv2d(3, 64, k=7, s=2, p=3) │ [1, 64, 112, 112] │ 9.472K │ 118M │ 7x7 │ 2x2  │" in out
+    assert "\nParams: 9,472 (9.472K); MACs: 118,013,952 (118M)\n" in out
+    assert "\nColumns: Type = layer and key arguments" in out and "; Jump = input pixels" in out
     code, out, _ = run("layer", RESNET_CONV1, "--input", "1x3x224x224")
     assert out.splitlines()[0] == "conv1: input [1, 3, 224, 224] -> [1, 64, 112, 112]"
-    assert "│  9,408 │" in out
+    assert "│ 9.408K │" in out and "Params: 9,408 (9.408K)" in out
+    code, out, _ = run("layer", "nn.ReLU()", "--input", "1,8")
+    assert "│      0 │    0 │" in out and "Params: 0; MACs: 0" in out  # small counts as they are
 
 
 def test_layer_json():
@@ -260,7 +265,7 @@ def test_conv_without_channels_prints_what_it_always_did():
 def test_conv_with_channels_shows_params_and_macs():
     args = ["conv", "--in", "224x224", "--k", "7", "--s", "2", "--p", "3", "--in-channels", "3",
             "--out-channels", "64", "--no-bias"]
-    assert run(*args) == (0, "112x112\nparams: 9,408\nMACs: 118,013,952\n", "")
+    assert run(*args) == (0, "112x112\nparams: 9,408 (9.408K)\nMACs: 118,013,952 (118M)\n", "")
     code, out, _ = run(*args, "--format", "json")
     data = json.loads(out)
     assert {k: data[k] for k in ("in_channels", "out_channels", "groups", "bias", "params", "macs")} == {

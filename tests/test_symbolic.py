@@ -119,3 +119,10 @@ def test_cli_formulas():
     assert data["layers"][-4]["output_shape"] == [1, 512, "floor((H - 1)/32) + 1", "floor((W - 1)/32) + 1"]
     code, out, _ = run("net", "zoo:lenet", "--input", "1,1,H,H", "--format", "json")
     assert any(a.startswith("Eq(400") for a in json.loads(out)["assumptions"])
+
+
+def test_symbol_names_are_ascii_identifiers_without_x():
+    from convcalc.engine.symbolic import is_symbol_name
+
+    assert all(is_symbol_name(t) for t in ("H", "W", "H_in", "X", "_n2", "batch"))
+    assert not any(is_symbol_name(t) for t in ("x", "Hx", "2H", "H-1", "", "Ĥ", "H W"))

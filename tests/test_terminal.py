@@ -34,15 +34,16 @@ def colours(text: str) -> list:
     return [m.group(1) for m in ESCAPE.finditer(text) if COLOUR.search(m.group(1))]
 
 
-def on_terminal(args, columns=80, **env) -> tuple[int, str]:
+def on_terminal(args, columns=80, program=("-m", "convcalc"), **env) -> tuple[int, str]:
     """Run ``convcalc ARGS`` with standard output and error on a pseudo-terminal ``columns``
-    wide; (exit code, everything it wrote, \\r\\n made \\n)."""
+    wide; (exit code, everything it wrote, \\r\\n made \\n). ``program``: what Python runs
+    (``("-c", CODE)`` for a probe that reads ``sys.argv[1:]``)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     environ = {k: v for k, v in os.environ.items()
                if k not in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TERM", "TTY_COMPATIBLE")}
     environ.update(TERM="xterm-256color", **env)
-    process = subprocess.Popen([sys.executable, "-m", "convcalc", *args], stdin=subprocess.DEVNULL,
+    process = subprocess.Popen([sys.executable, *program, *args], stdin=subprocess.DEVNULL,
                                stdout=slave, stderr=slave, env=environ)
     os.close(slave)
     out = bytearray()
@@ -189,3 +190,72 @@ def test_in_tmux_as_a_person_sees_it(columns, tmp_path):
     assert widest(shown) <= columns
     assert colours(shown)
     assert "├─ 0 " in text and "Total params: 11,689,512" in text
+
+
+# One layer, errors, progress -----------------------------------------------------------
+
+CONV1 = "nn.Conv2d(3, 64, 7, 2, 3)"
+
+
+@pytest.mark.parametrize("columns", [60, 80, 200])
+def test_the_layer_table_fits_the_terminal_in_colour(columns):
+    code, out = on_terminal(["layer", CONV1, "--input", "1,3,224,224"], columns)
+    text = plain(out)
+    assert code == 0 and colours(out) and widest(out) <= columns
+    assert text.splitlines()[0] == "input [1, 3, 224, 224] -> [1, 64, 112, 112]"
+    assert "│ 9.472K │ 118M │" in text  # human units, as net's table
+    assert "Params: 9,472 (9.472K); MACs: 118,013,952 (118M)" in text  # and the exact counts
+    joined = " ".join(text.split())
+    assert "RF = receptive field" in joined and "Jump = input pixels between" in joined
+    if columns == 200:
+        assert "│ Conv2d(3, 64, k=7, s=2, p=3) │ [1, 64, 112, 112] │" in text
+    else:  # 81 columns wide in full: shapes compacted first, then the type cut
+        assert "│ 1x64x112x112 │" in text and "Hidden" not in text
+        assert ("│ Conv2d(3, 64, k=7, s=2, p=3) │" in text) == (columns == 80)
+        assert ("│ Conv2d(3, 6… │" in text) == (columns == 60)
+    code, never = on_terminal(["layer", CONV1, "--input", "1,3,224,224", "--color", "never"], columns)
+    assert code == 0 and "\x1b" not in never and plain(out) == never
+    code, out = on_terminal(["layer", CONV1, "--input", "1,3,224,224"], columns, NO_COLOR="1")
+    assert code == 0 and colours(out) == [] and plain(out) == never
+
+
+def test_the_layer_table_in_a_pipe_is_plain_and_imports_no_rich():
+    args = ["layer", CONV1, "--input", "1,3,224,224"]
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+    done = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True,
+                          text=True, env=env)
+    assert done.stderr.splitlines()[-1] == "[]"
+    assert "\x1b" not in done.stdout and "│ 9.472K │ 118M │" in done.stdout
+
+
+def test_an_error_on_a_terminal_has_a_red_prefix_and_no_rich():
+    args = ["conv", "--in", "28", "--k", "0"]
+    code, out = on_terminal([], 80, program=("-c", PROBE.format(args=args)))
+    assert code == 0  # the probe itself; its last line lists the rich modules imported
+    assert out.startswith("\x1b[1;31mError:\x1b[0m Conv1d: kernel_size must be >= 1, got 0\n")
+    assert out.splitlines()[-1] == "[]"
+    code, out = on_terminal(["conv", "--in", "28", "--bogus"], 80)
+    assert code == 2 and out.startswith("\x1b[1;31mError:\x1b[0m No such option '--bogus'")
+    code, out = on_terminal(args, 80, NO_COLOR="1")
+    assert code == 1 and out == "Error: Conv1d: kernel_size must be >= 1, got 0\n"
+    done = subprocess.run([sys.executable, "-m", "convcalc", *args], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr == "Error: Conv1d: kernel_size must be >= 1, got 0\n"
+
+
+CHECK_PROBE = """
+import sys
+from convcalc.cli import main, progress
+progress.DELAY = 0.0  # a bar from the first operation: the network is small
+main()
+"""
+
+
+def test_check_shows_a_progress_bar_on_a_terminal_only():
+    pytest.importorskip("torch")
+    args = ["check", "zoo:lenet", "--device", "meta"]
+    code, out = on_terminal(args, 100, program=("-c", CHECK_PROBE))
+    assert code == 0, out
+    assert "LeNet: running torch on meta" in plain(out)  # the bar (transient: then erased)
+    assert "LeNet on meta (torch " in plain(out) and "12 of 12 operations agree" in plain(out)
+    done = subprocess.run([sys.executable, "-c", CHECK_PROBE, *args], capture_output=True, text=True)
+    assert done.returncode == 0 and "running torch" not in done.stderr + done.stdout

@@ -5,6 +5,7 @@ torch is imported only here and in backend.build, and only when the command runs
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from convcalc.render import report as render
@@ -19,10 +20,11 @@ META_WARNING = ("the meta device accepts configurations that real kernels refuse
 
 
 def run_check(path: str, input_shape, device: str | None, fmt: str, with_numerics: bool | None,
-              emit, max_bytes: int = MAX_BYTES) -> bool:
+              emit, max_bytes: int = MAX_BYTES, progress=None) -> bool:
     """Check every document of ``path`` against torch and emit each result (a YAML stream
     is a batch, as for ``net``: a failing document gets an error and the others still
-    run); True when every document agrees."""
+    run); True when every document agrees. ``progress(total, label)`` is a context that
+    yields ``advance()``, called as torch runs each operation (the CLI's progress bar)."""
     torch = torch_backend.require_torch()
     text, source = specs.read_text(path, max_bytes)
     docs = specs.load_documents(text, source)
@@ -36,13 +38,15 @@ def run_check(path: str, input_shape, device: str | None, fmt: str, with_numeric
         emit("warn", META_WARNING)
     if with_numerics is None:
         with_numerics = device.startswith("cuda")
+    progress = progress or _silent
     if len(docs) == 1:
-        return _check_one(evaluate(docs[0], source, input_shape), device, fmt, with_numerics, torch, emit)
+        return _check_one(evaluate(docs[0], source, input_shape), device, fmt, with_numerics, torch,
+                          emit, progress)
     failed = 0
     for number, doc in enumerate(docs, 1):
         try:
             report = evaluate(doc, f"{source}#{number}", input_shape)
-            failed += not _check_one(report, device, fmt, with_numerics, torch, emit)
+            failed += not _check_one(report, device, fmt, with_numerics, torch, emit, progress)
         except ConvcalcError as e:
             failed += 1
             if fmt == "json":
@@ -51,18 +55,25 @@ def run_check(path: str, input_shape, device: str | None, fmt: str, with_numeric
     return failed == 0
 
 
-def _check_one(report, device, fmt, with_numerics, torch, emit) -> bool:
+def _check_one(report, device, fmt, with_numerics, torch, emit, progress) -> bool:
     if with_numerics:  # the weights are built on the CPU, copied, and one copy moved
         torch_backend.check_memory(report, "cpu", copies=3)
-    checks = torch_backend.compare(report, device)
+    runs = 3 if with_numerics else 1  # numerics runs the network on the CPU and the device
+    with progress(runs * len(report.rows), f"{report.name}: running torch on {device}") as advance:
+        checks = torch_backend.compare(report, device, advance)
+        nums = torch_backend.numerics(report, device, advance=advance) if with_numerics else None
     torch_params = sum(c.torch_params for c in checks)
     agree = all(c.ok for c in checks) and torch_params == report.totals["params"]
-    nums = torch_backend.numerics(report, device) if with_numerics else None
     if fmt == "json":
         emit("out", json.dumps(_as_json(report, checks, device, torch, agree, torch_params, nums)))
     else:
         emit("out", _as_text(report, checks, device, torch, agree, torch_params, nums))
     return agree
+
+
+@contextlib.contextmanager
+def _silent(total, label):
+    yield lambda: None
 
 
 def _shape(shape) -> str:

@@ -2,8 +2,8 @@
 
 Errors are translated in one place (``ConvcalcGroup.main``): a domain error exits 1, flag
 misuse exits 2, each as one line on standard error; nothing ever prints a traceback.
-Start-up matters: only click and the standard library are imported here; each command
-imports what it needs when it runs.
+Start-up matters: only click, the standard library and the shared options are imported
+here; each command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from convcalc import __version__
+from convcalc.cli.options import Group, on_stderr
 from convcalc.errors import ConvcalcError
 
 
@@ -37,7 +39,7 @@ class LazyCommands(dict):
         return [(name, self[name]) for name in self]
 
 
-class ConvcalcGroup(click.Group):
+class ConvcalcGroup(Group):
     """A click group whose ``main`` turns every failure into one line and an exit code."""
 
     def __init__(self, *args, **kwargs):
@@ -76,12 +78,18 @@ class ConvcalcGroup(click.Group):
 
 
 def _fail(message: str, code: int) -> int:
-    click.echo(message, err=True)
+    click.echo(on_stderr(message), err=True)
     return code
 
 
 def main() -> None:
     cli(prog_name="convcalc")
+
+
+def _show_version(ctx, param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"convcalc {__version__}")
+        ctx.exit()
 
 
 @click.group(
@@ -90,7 +98,8 @@ def main() -> None:
     context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 88,
                       "max_content_width": 88},
 )
-@click.version_option(package_name="convcalc", message="convcalc %(version)s")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")  # click's version_option: see PlainHelp
 def cli():
     """Shape arithmetic for convolutional networks, exactly as PyTorch computes it.
 

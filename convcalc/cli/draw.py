@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from convcalc.cli.options import max_spec_bytes_option
+from convcalc.cli.options import Command, max_spec_bytes_option
 from convcalc.cli.types import parse_shape
 from convcalc.errors import ConvcalcError
 
@@ -26,7 +26,7 @@ MERMAID_MAX_EDGES = 500
 MERMAID_MAX_CHARS = 50_000
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", metavar="SPEC")
 @click.option("--input", "input_shape", default=None, metavar="SHAPE",
               help="Override the spec's input shape, e.g. 1,3,224,224.")

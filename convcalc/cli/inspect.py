@@ -8,13 +8,13 @@ import shlex
 
 import click
 
-from convcalc.cli.options import FORMATS
+from convcalc.cli.options import FORMATS, Command, color_option
 from convcalc.cli.types import parse_shape
 
 EXAMPLE = '"nn.Conv2d(3, 64, 7, 2, 3)"'
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("name", metavar="[NAME]", required=False)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
@@ -44,14 +44,15 @@ def layers(name, fmt):
     click.echo("\n".join(e["signature"] for e in found))
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("line", metavar="LINE")
 @click.option("--input", "input_shape", default=None, metavar="SHAPE",
               help="The input tensor's shape: 1,3,224,224 or 1x3x224x224 (symbols give "
               "formulas: 1,3,H,W).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
-def layer(line, input_shape, fmt):
+@color_option
+def layer(line, input_shape, fmt, color):
     """Output shape, parameters, MACs and receptive field of one pasted layer or function.
 
     LINE is written as in PyTorch: positional or keyword arguments, tuples, an nn. or
@@ -76,5 +77,13 @@ def layer(line, input_shape, fmt):
             f"convcalc layer {shlex.quote(line) if line.strip() else EXAMPLE} --input 1,3,224,224")
     shape = parse_shape(input_shape)
     from convcalc.cli.layerrun import run_layer
+    from convcalc.cli.netrun import View
 
-    click.echo(run_layer(line, shape, fmt))
+    rich = View(color=color).rich()
+    shown = run_layer(line, shape, fmt, rich)
+    if isinstance(shown, str):
+        click.echo(shown)
+    else:
+        from convcalc.render import terminal
+
+        terminal.console(color).print(shown)

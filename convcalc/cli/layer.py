@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from convcalc.cli.options import (
+    Command,
     answer,
     any_symbolic,
     collecting,
@@ -34,7 +35,7 @@ def channel_options(f):
     return f
 
 
-@click.command()
+@click.command(cls=Command)
 @in_option
 @k_option
 @click.option("--s", "--stride", "stride", type=Dims(), default="1", show_default=True,
@@ -64,7 +65,7 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, in_chann
 
     channels = _channels(in_channels, out_channels, groups, bias)
     ndim, v = resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding, d=dilation)
-    with layer_errors(f"Conv{ndim}d"), collecting() as assumptions:
+    with layer_errors(f"Conv{ndim}d"), collecting(v["in"]) as assumptions:
         params = ConvParams.create(ndim, v["k"], v["s"], v["p"], v["d"], padding_mode)
         out = conv_shape(v["in"], params)
         weights = _weights(f"Conv{ndim}d", v["in"], channels, kernel_size=v["k"], stride=v["s"],
@@ -75,7 +76,7 @@ def conv(in_size, kernel_size, stride, padding, dilation, padding_mode, in_chann
            _weight_lines(payload, channels, weights))
 
 
-@click.command()
+@click.command(cls=Command)
 @in_option
 @k_option
 @click.option("--s", "--stride", "stride", type=Dims(), default="1", show_default=True,
@@ -110,7 +111,7 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
                             op=output_padding, output_size=output_size)
     if v["output_size"] is not None and any_symbolic(v["in"]):
         raise click.UsageError("--output-size needs a numeric --in")
-    with layer_errors(f"ConvTranspose{ndim}d"), collecting() as assumptions:
+    with layer_errors(f"ConvTranspose{ndim}d"), collecting(v["in"]) as assumptions:
         params = TConvParams.create(ndim, v["k"], v["s"], v["p"], v["d"], v["op"])
         if v["output_size"] is not None:
             op = tconv_output_padding_for(v["in"], v["output_size"], params)
@@ -129,7 +130,7 @@ def tconv(in_size, kernel_size, stride, padding, dilation, output_padding, outpu
            _weight_lines(payload, channels, weights))
 
 
-@click.command()
+@click.command(cls=Command)
 @in_option
 @k_option
 @click.option("--s", "--stride", "stride", type=Dims(), default=None, metavar="S",
@@ -160,7 +161,7 @@ def pool(in_size, kernel_size, stride, padding, dilation, kind, ceil_mode, fmt, 
         raise click.UsageError("--d applies to max pooling only: torch.nn.AvgPool has no dilation")
     ndim, v = resolve_dims(**{"in": in_size}, k=kernel_size, s=stride, p=padding,
                             d=dilation or (1,))
-    with layer_errors(f"{kind.capitalize()}Pool{ndim}d"), collecting() as assumptions:
+    with layer_errors(f"{kind.capitalize()}Pool{ndim}d"), collecting(v["in"]) as assumptions:
         params = PoolParams.create(ndim, v["k"], v["s"], v["p"], v["d"], ceil_mode, PoolKind(kind))
         out = pool_shape(v["in"], params)
     payload = _payload(f"{kind.capitalize()}Pool{ndim}d", v["in"], out, params,
@@ -216,7 +217,14 @@ def _weight_lines(payload: dict, channels, weights) -> list[str]:
 
 
 def _count(value) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
+    """``118,013,952 (118M)``: exact, and from 1000 up in net's human units."""
+    if not isinstance(value, int):
+        return str(value)
+    if abs(value) < 1000:
+        return f"{value:,}"
+    from convcalc.render.columns import human
+
+    return f"{value:,} ({human(value)})"
 
 
 def _explainer(name):

@@ -11,6 +11,7 @@ import json
 
 from convcalc.errors import ConvcalcError, InputTooSmall, SpecError
 from convcalc.graph.run import analyse, smallest_valid_input
+from convcalc.render import columns
 from convcalc.render import report as render
 from convcalc.spec import paste
 from convcalc.spec.load import Located, LocatedDict
@@ -18,7 +19,7 @@ from convcalc.spec.parse import parse_spec
 from convcalc.engine.symbolic import is_symbolic, pretty
 
 SOURCE = "<layer>"
-COLUMNS = ("Type", "Output shape", "Params", "MACs", "RF", "Jump")
+KEYS = ("type", "output_shape", "params", "macs", "receptive_field", "jump")  # net's columns
 
 
 def one_item_spec(line: str):
@@ -40,8 +41,9 @@ def one_item_spec(line: str):
     return spec, call
 
 
-def run_layer(line: str, input_shape, fmt: str) -> str:
-    """The text (or JSON) ``convcalc layer`` prints for ``line`` on ``input_shape``."""
+def run_layer(line: str, input_shape, fmt: str, rich: bool = False):
+    """What ``convcalc layer`` prints for ``line`` on ``input_shape``: JSON or the table's
+    text, or with ``rich`` the table as a rich renderable fitted to the terminal."""
     try:
         spec, call = one_item_spec(line)
         try:
@@ -55,6 +57,11 @@ def run_layer(line: str, input_shape, fmt: str) -> str:
         raise _unlocated(e) from None
     if fmt == "json":
         return json.dumps(_json(report, call), ensure_ascii=False)
+    if rich:
+        from convcalc.render import terminal
+
+        return terminal.NetTable(report, keys=KEYS, title=_title(report, spec.name),
+                                 footer=lambda keys: _footer(report, keys))
     return _text(report, spec.name)
 
 
@@ -69,15 +76,27 @@ def _unlocated(error: ConvcalcError) -> ConvcalcError:
 
 
 def _text(report, name: str) -> str:
-    rows = [[r["type"], r["output_shape"], _count(r["params"]), _count(r["macs"]), r["rf"], r["jump"]]
-            for r in render.table_rows(report)]
+    """The table as net draws it for a pipe (human units), then the exact counts, the
+    columns explained, notes and assumptions."""
+    size = columns.dtype_bytes(report.dtype)
+    rows = [render.cell_texts(KEYS, d, report.totals, size) for d in render.display_rows(report)]
+    titles = [columns.COLUMNS[k].title for k in KEYS]
+    table = render.box_table(_title(report, name), titles, rows, right=("Params", "MACs"))
+    return "\n".join([table, *_footer(report, KEYS)])
+
+
+def _title(report, name: str) -> str:
     title = f"input {_shape(report.input_shape)} -> {_shape(report.output_shape)}"
-    if name != "layer":
-        title = f"{name}: {title}"
-    lines = [render.box_table(title, COLUMNS, rows, right=("Params", "MACs"))]
+    return title if name == "layer" else f"{name}: {title}"
+
+
+def _footer(report, keys) -> list[str]:
+    """The lines under the table: exact counts, the ``keys`` columns explained, notes."""
+    totals = report.totals
+    lines = [f"Params: {_count(totals['params'])}; MACs: {_count(totals['macs'])}", render.legend(keys)]
     lines += [f"Note: {w}" for w in report.warnings]
     lines += [f"Assuming {text}" + (f" ({why})" if why else "") for text, why in report.assumptions]
-    return "\n".join(lines)
+    return lines
 
 
 def _json(report, call: str) -> dict:
@@ -106,4 +125,7 @@ def _shape(shape) -> str:
 
 
 def _count(value) -> str:
-    return pretty(value) if is_symbolic(value) else f"{value:,}"
+    """``118,013,952 (118M)``: exact, and from 1000 up in the table's human units."""
+    if is_symbolic(value):
+        return pretty(value)
+    return f"{value:,}" if abs(value) < 1000 else f"{value:,} ({columns.human(value)})"

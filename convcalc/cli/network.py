@@ -6,7 +6,14 @@ import json
 
 import click
 
-from convcalc.cli.options import FORMATS, color_option, echo_net, max_spec_bytes_option
+from convcalc.cli.options import (
+    FORMATS,
+    Command,
+    Group,
+    color_option,
+    echo_net,
+    max_spec_bytes_option,
+)
 from convcalc.cli.types import parse_inputs
 
 NET_FORMATS = ("table", "text", "json", "jsonl", "markdown", "csv")  # text = table
@@ -22,7 +29,7 @@ def _columns(ctx, param, value):
         raise click.BadParameter(str(e), ctx, param) from None
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", metavar="SPEC")
 @click.option("--input", "input_shape", multiple=True, metavar="[NAME=]SHAPE",
               help="Override the spec's input shape, e.g. 1,3,224,224; NAME=SHAPE sets one "
@@ -94,7 +101,7 @@ def net(spec, input_shape, depth, fmt, valid_inputs, keep_going, keys, dtype, co
         raise SystemExit(1)
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format.")
 @click.pass_context

@@ -7,6 +7,8 @@ helpers that need it, when they run.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 
 import click
 
@@ -14,6 +16,39 @@ from convcalc.cli.types import Dims, fmt_x
 from convcalc.errors import ConvcalcError
 
 FORMATS = ("text", "json")
+
+
+class PlainHelp:
+    """``--help`` made without ``gettext``: click translates its help text with ``_()``,
+    and gettext imports ``locale`` on every call, a sixth of ``convcalc conv``'s start-up
+    (benchmarks/startup.py). The same option as click's, in English only, as all of
+    convcalc's text is."""
+
+    def get_help_option(self, ctx):
+        names = self.get_help_option_names(ctx)
+        if not names or not self.add_help_option:
+            return None
+        if "_plain_help" not in self.__dict__:  # one object: click orders eager options by it
+            self._plain_help = click.Option(
+                names, is_flag=True, expose_value=False, is_eager=True, callback=_show_help,
+                help="Show this message and exit.")
+        return self._plain_help
+
+
+def _show_help(ctx, param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit()
+
+
+class Command(PlainHelp, click.Command):
+    """Every convcalc command: ``@click.command(cls=Command)``."""
+
+
+class Group(PlainHelp, click.Group):
+    """A group of convcalc commands; its subcommands are ``Command``s."""
+
+    command_class = Command
 
 
 @contextlib.contextmanager
@@ -37,11 +72,26 @@ def emit(fmt: str, text_lines: list[str], payload: dict) -> None:
 def echo_net(kind: str, payload) -> None:
     """Output hook for run_net and run_check: 'out' goes to stdout, 'err' is a one-line error."""
     if kind == "err":
-        click.echo(f"Error: {payload}", err=True)
+        click.echo(on_stderr(f"Error: {payload}"), err=True)
     elif kind == "warn":
-        click.echo(f"Warning: {payload}", err=True)
+        click.echo(on_stderr(f"Warning: {payload}"), err=True)
     else:
         click.echo(payload)
+
+
+PREFIX_STYLES = {"Error": "1;31", "Warning": "33"}  # SGR codes: bold red, yellow
+
+
+def on_stderr(message: str) -> str:
+    """``message`` as standard error shows it: on a terminal its ``Error:`` or ``Warning:``
+    prefix in colour, unless NO_COLOR is set or TERM is dumb. Plain ANSI codes: an error
+    must not import rich (a pipe never does)."""
+    prefix, colon, rest = message.partition(":")
+    style = PREFIX_STYLES.get(prefix)
+    if (style is None or not colon or not sys.stderr.isatty() or os.environ.get("NO_COLOR")
+            or os.environ.get("TERM") == "dumb"):
+        return message
+    return f"\x1b[{style}m{prefix}:\x1b[0m{rest}"
 
 
 # Options shared by the single-layer commands -----------------------------------------
@@ -106,8 +156,12 @@ def shown_sizes(values) -> list:
 
 
 @contextlib.contextmanager
-def collecting():
-    """Assumptions made for symbolic sizes (sympy is imported only if a size is a symbol)."""
+def collecting(sizes):
+    """Assumptions made for the symbolic ``sizes`` (H): numbers need none, and then nothing
+    is loaded to collect them (start-up)."""
+    if not any_symbolic(sizes):
+        yield []
+        return
     from convcalc.engine import symbolic
 
     with symbolic.collecting() as found:

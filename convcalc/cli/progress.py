@@ -1,4 +1,5 @@
-"""Progress bars for long work (batches of documents, input scans), on standard error.
+"""Progress bars for long work (batches of documents, input scans, the torch check), on
+standard error.
 
 A bar appears only on a terminal, only once the work has run for ``DELAY`` seconds (short
 work never imports rich), and it is transient: nothing of it stays on the screen.

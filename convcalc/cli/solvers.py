@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import click
 
-from convcalc.cli.options import any_symbolic, d_option, format_option, in_option, k_option, layer_errors
+from convcalc.cli.options import (
+    Command,
+    any_symbolic,
+    d_option,
+    format_option,
+    in_option,
+    k_option,
+    layer_errors,
+)
 from convcalc.cli.types import Dims, Values, fmt_x, resolve_dims
 from convcalc.errors import ConvcalcError
 
 
-@click.command("solve-padding")
+@click.command("solve-padding", cls=Command)
 @in_option
 @k_option
 @click.option("--s", "--stride", "stride", type=Dims(), default=None, metavar="S",
@@ -96,7 +104,7 @@ def _padding_text(answer) -> list[str]:
     return lines + [f"note: {n}" for n in answer.notes]
 
 
-@click.command()
+@click.command(cls=Command)
 @in_option
 @click.option("--out", "out_size", type=Dims(), required=True, metavar="SIZE",
               help="The output size to reach.")

@@ -68,9 +68,9 @@ class Dims(click.ParamType):
             return text
         parts = split_sizes(str(value))
         if self.symbols and not all(is_number(p) for p in parts):
-            from convcalc.engine.symbolic import SYMBOL, parse_size
+            from convcalc.engine.symbolic import is_symbol_name, parse_size
 
-            if 1 <= len(parts) <= 3 and all(is_number(p) or SYMBOL.fullmatch(p) for p in parts):
+            if 1 <= len(parts) <= 3 and all(is_number(p) or is_symbol_name(p) for p in parts):
                 return tuple(parse_size(p) for p in parts)
         if not 1 <= len(parts) <= 3 or not all(is_number(p) for p in parts):
             words = "".join(f", '{w}'" for w in self.words)
@@ -170,9 +170,9 @@ def parse_shape(value: str | None):
     if all(is_number(p) for p in parts):
         shape = tuple(int(p) for p in parts)
     else:
-        from convcalc.engine.symbolic import SYMBOL, parse_size
+        from convcalc.engine.symbolic import is_symbol_name, parse_size
 
-        if not all(is_number(p) or SYMBOL.fullmatch(p) for p in parts):
+        if not all(is_number(p) or is_symbol_name(p) for p in parts):
             raise click.BadParameter(
                 f"{value!r} is not a shape: write the full tensor shape, e.g. 1,3,224,224, "
                 "1x3x224x224 or 1,3,H,W",

@@ -11,14 +11,29 @@ whole network: expressions are only tidied for display.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
-import re
 
 from convcalc.errors import ConvcalcError
 
-SYMBOL = re.compile(r"[A-Za-wyz_][A-Za-wyz0-9_]*")  # no 'x': it separates dimensions
-_assumptions: contextvars.ContextVar = contextvars.ContextVar("convcalc_assumptions", default=None)
+
+def is_symbol_name(text: str) -> bool:
+    """A size symbol's name: an ASCII identifier without ``x`` (it separates dimensions)."""
+    return text.isascii() and text.isidentifier() and "x" not in text
+
+
+_SINK: dict = {}  # written once: the context variable below
+
+
+def _sink():
+    """Where ``collecting`` puts the assumptions: a context variable, made on first use
+    (contextvars costs start-up, and numeric sizes never need it); ``setdefault`` keeps
+    one even when two threads make it at once."""
+    var = _SINK.get("assumptions")
+    if var is None:
+        import contextvars
+
+        var = _SINK.setdefault("assumptions", contextvars.ContextVar("convcalc_assumptions", default=None))
+    return var
 
 
 def symbol(name: str):
@@ -39,11 +54,11 @@ def any_symbolic(values) -> bool:
 def collecting():
     """Collect the assumptions made while evaluating symbolic sizes: yields the list."""
     found: list = []
-    token = _assumptions.set(found)
+    token = _sink().set(found)
     try:
         yield found
     finally:
-        _assumptions.reset(token)
+        _sink().reset(token)
 
 
 def violated(condition, reason: str = "") -> bool:
@@ -62,7 +77,7 @@ def violated(condition, reason: str = "") -> bool:
         if isinstance(decided, bool):
             return decided
         condition = decided
-    sink = _assumptions.get()
+    sink = _sink().get()
     if sink is None:
         raise ConvcalcError(f"cannot decide {pretty(condition)} for symbolic sizes")
     holds = sympy.Not(condition)
@@ -114,7 +129,7 @@ def _threshold(condition):
 
 def assume(text: str, reason: str = "") -> None:
     """Record an assumption stated in words (one the engine cannot write as a relation)."""
-    sink = _assumptions.get()
+    sink = _sink().get()
     if sink is not None and all(text != t for t, _ in sink):
         sink.append((text, reason))
 
@@ -170,6 +185,6 @@ def _tidy(value) -> str:
 def parse_size(text: str):
     """An integer, or a symbol name, as given on the command line or in a spec."""
     text = text.strip()
-    if SYMBOL.fullmatch(text):
+    if is_symbol_name(text):
         return symbol(text)
     return int(text)

@@ -133,7 +133,7 @@ class Fitted:
 
 
 def _footer_style(line: str):
-    if line.startswith("Warning"):
+    if line.startswith(("Warning", "Note:")):
         return "warning"
     return "note" if line.startswith(("MACs:", "Columns:", "Assuming", "Ratios")) else None
 
@@ -142,7 +142,9 @@ class NetTable(Fitted):
     """``convcalc net``'s table on a terminal, fitted to the console's width."""
 
     def __init__(self, report, depth=None, keys=columns.DEFAULT, fit: bool = True,
-                 title: str | None = None, footer: bool = True):
+                 title: str | None = None, footer=True):
+        """``footer``: net's totals and legend (True), none (False), or a function giving
+        the lines for the columns shown, ``footer(keys)``."""
         self.report, self.depth, self.keys, self.fit = report, depth, tuple(keys), fit
         self.title, self.with_footer = title, footer
 
@@ -179,9 +181,11 @@ class NetTable(Fitted):
 
     def footer(self, fitted, titles, width) -> list:
         keys = [self.keys[i] for i in fitted.shown]
-        out = []
-        for line in render.totals_lines(self.report, keys, warnings=5):
-            out.append((line, _footer_style(line)))
+        if callable(self.with_footer):
+            lines = self.with_footer(keys)
+        else:
+            lines = render.totals_lines(self.report, keys, warnings=5)
+        out = [(line, _footer_style(line)) for line in lines]
         if fitted.dropped:
             hidden = [titles[i] for i in fitted.dropped]
             back = ",".join("+" + columns.COLUMNS[self.keys[i]].names[0] for i in fitted.dropped)

@@ -131,12 +131,30 @@ def run_one(model, shape):
             "params": params, "macs": macs, "seconds": round(elapsed, 2), "lines": text.count("\n")}
 
 
+def markdown(rows) -> str:
+    families = list(dict.fromkeys(r["family"] for r in rows))
+    lines = ["| family | models | exact | rate | median time |", "|---|---:|---:|---:|---:|"]
+    for family in families:
+        mine = [r for r in rows if r["family"] == family]
+        exact = sum(r["status"] == "exact" for r in mine)
+        times = sorted(r["seconds"] for r in mine)
+        lines.append(f"| {family} | {len(mine)} | {exact} | {100 * exact / len(mine):.0f}% | "
+                     f"{times[len(times) // 2]:.2f} s |")
+    failed = [r for r in rows if r["status"] != "exact"]
+    if failed:
+        lines += ["", "| model | why not exact yet |", "|---|---|"]
+        lines += [f"| {r['family']} {r['model']} | {r['why'][:160].replace('|', '/')} |" for r in failed]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="")
     parser.add_argument("--subset", choices=["ci"], default=None)
     parser.add_argument("--family", default="classification,video,segmentation,timm,smp")
     parser.add_argument("--json", default=None, help="write the rows to this file")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print docs/torch.md's coverage table (exact rate per family, then the failures)")
     args = parser.parse_args(argv)
     from convcalc.backend.tvcompat import import_torchvision
 
@@ -169,6 +187,8 @@ def main(argv=None):
               f"{gmacs} {tv_ops} {row['lines']:5} lines  {row['why'][:150]}", flush=True)
     exact = sum(r["status"] == "exact" for r in rows)
     print(f"\n{exact}/{len(rows)} exact")
+    if args.markdown:
+        print(markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0 if exact == len(rows) else 1

@@ -98,9 +98,20 @@ def examples():
                 yield pytest.param(line, expected, id=f"{page.name}: {line}")
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """The repository as the examples see it (they read its files by relative path), in a
+    directory of its own, so that a file an example writes (import -o) stays out of it."""
+    where = tmp_path_factory.mktemp("docs")
+    for entry in ROOT.iterdir():
+        if entry.name not in (".git", ".venv"):
+            (where / entry.name).symlink_to(entry)
+    return where
+
+
 @pytest.mark.parametrize("line, expected", list(examples()))
-def test_documented_examples_print_what_the_docs_say(line, expected, monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_documented_examples_print_what_the_docs_say(line, expected, monkeypatch, workdir):
+    monkeypatch.chdir(workdir)
     argv = shlex.split(line)
     assert argv[0] == "convcalc"
     result = CliRunner().invoke(cli, argv[1:])

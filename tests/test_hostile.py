@@ -86,6 +86,8 @@ DEEP_MINUS = "input: [1, 3]\nlayers:\n  - Linear(3, " + "-" * 9000 + "3)\n"
     ("input: []\nlayers:\n  - {concat: [[ReLU]], dim: 0}\n",  # found by tests/test_fuzz_specs.py
      "cat: a zero-dimensional tensor cannot be concatenated, as in torch.cat"),
     ("input: [1, 3]\nlayers:\n  - LeakyReLU(negative_slope='0.1')\n", "negative_slope must be a number, got '0.1'"),
+    ("input: [1, 3, 8, 8]\nblocks:\n  b:\n    params: [x]\n    layers: ['Conv2d(3, 4, x - 1)']\nlayers: ['b(3)']\n",
+     "'x - 1': a tensor cannot be used here, only numbers"),  # the block's input x hides its parameter
 ])
 def test_no_internal_error_and_one_line(text, expected):
     code, err = convcalc("net", "-", stdin=text)

@@ -344,3 +344,60 @@ def test_backend_and_export(monkeypatch):
     with torch.no_grad():
         out = namespace["build_model"]().eval()(torch.randn(2, 13, 16))
     assert tuple(out.shape) == report.output_shape == (2, 13, 16)
+
+
+# _unsqueeze and _squeeze: a tensor and an int, then the int read back --------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(shape=st.lists(st.integers(0, 3), max_size=5).map(tuple), target=st.integers(0, 6),
+       expand=st.integers(-6, 6), squeeze=st.booleans())
+def test_unsqueeze_then_squeeze_property(torchvision, shape, target, expand, squeeze):
+    """``a, n = _unsqueeze(x, target, expand)`` (and ``_squeeze(a, target, expand, n)``): the
+    spec's tensor shape and int are torchvision's, or both refuse."""
+    from torchvision.models.video import mvit
+
+    def reference():
+        a, n = mvit._unsqueeze(torch.zeros(shape), target, expand)
+        return (mvit._squeeze(a, target, expand, n) if squeeze else a), n
+
+    try:
+        tensor, n = reference()
+        want = (tuple(tensor.shape), n)
+    except REFUSALS as e:
+        want = e
+    lines = [f"a, n = {MVIT}_unsqueeze(x, {target}, {expand})",
+             f"out = {MVIT}_squeeze(a, {target}, {expand}, n)" if squeeze else "out = a"]
+    if not isinstance(want, Exception):
+        lines.append(f"_assert(n == {want[1]}, 'the input has {want[1]} dims')")
+    text = f"inputs:\n  x: {list(shape)}\nlayers:\n" + "".join(f"  - {json.dumps(s)}\n" for s in lines) + \
+        "outputs: [out]\n"
+    try:
+        report = report_of(text)
+    except ConvcalcError as e:
+        assert isinstance(want, Exception), f"convcalc refused what torchvision runs: {e}"
+        return
+    assert not isinstance(want, Exception), f"torchvision refused ({want!r}), convcalc did not"
+    assert report.output_shape == want[0]
+
+
+def test_unsqueeze_runs_and_exports_its_tensor():
+    """The backend and exported code keep _unsqueeze's tensor, dropping the int after it."""
+    from convcalc.backend import build, export, functions
+    from convcalc.graph.trace import TensorRef
+    from convcalc.ops import FUNCTIONS
+
+    ftype = FUNCTIONS["_unsqueeze"]
+    bound = ftype.bind([], {"x": TensorRef("x", (2, 5, 3)), "target_dim": 4, "expand_dim": 1})
+    assert tuple(functions.run(torch, ftype, bound, {"x": torch.zeros(2, 5, 3)}).shape) == (2, 1, 5, 3)
+    assert functions.code(ftype, bound, {"x": "x"}).endswith(")[0]")
+    text = ("inputs:\n  x: [2, 5, 3]\nlayers:\n"
+            f"  - a, n = {MVIT}_unsqueeze(x, 4, 1)\n  - out = {MVIT}_squeeze(a, 4, 1, n)\noutputs: [out]\n")
+    report = report_of(text)
+    checks = build.compare(report)
+    assert checks and all(c.ok for c in checks), checks
+    namespace = {}
+    exec(compile(export.to_torch(report, "test"), "<exported>", "exec"), namespace)  # noqa: S102
+    with torch.no_grad():
+        out = namespace["build_model"]().eval()(*namespace["example_inputs"]())
+    assert tuple(out.shape) == (2, 5, 3)

@@ -200,8 +200,9 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
 
 
-def compare(report: Report, device: str = "cpu") -> list[LayerCheck]:
-    """Run the built network once on zeros and compare every operation with the engine.
+def compare(report: Report, device: str = "cpu", advance=None) -> list[LayerCheck]:
+    """Run the built network once on zeros and compare every operation with the engine;
+    ``advance()``, if given, is called after each operation runs (a progress bar).
 
     The modules are built on ``device`` itself: on the meta device no weight is ever
     allocated, elsewhere a network that would not fit is refused first (``check_memory``).
@@ -213,7 +214,13 @@ def compare(report: Report, device: str = "cpu") -> list[LayerCheck]:
     seen: list[tuple] = []
     inputs = [torch.zeros(shape, device=device, dtype=getattr(torch, report.graph.dtypes.get(name, "float32")))
               for name, shape in report.graph.inputs.items()]
-    error = _run(model, inputs, lambda _op, out: seen.append(tuple(out.shape)))
+
+    def ran(_op, out):  # an operation of several outputs (chunk) shows its first, as its row
+        seen.append(tuple((out[0] if isinstance(out, (tuple, list)) else out).shape))
+        if advance is not None:
+            advance()
+
+    error = _run(model, inputs, ran)
     checks = []
     for i, row in enumerate(report.rows):
         layer = model.layers.get(row.index)
@@ -252,10 +259,12 @@ class Numerics:
     estimate_bytes: int
 
 
-def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed: int = 0) -> Numerics:
+def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed: int = 0,
+             advance=None) -> Numerics:
     """The same weights and input on ``reference`` and ``device``: per operation the largest
     absolute and relative difference of the outputs, and the time it took; on CUDA
-    the peak memory allocated, beside the engine's activation estimate."""
+    the peak memory allocated, beside the engine's activation estimate. ``advance()``, if
+    given, is called after each operation of either run."""
     import copy
     import time
 
@@ -282,6 +291,8 @@ def numerics(report: Report, device: str = "cuda", reference: str = "cpu", seed:
             times.append((time.perf_counter() - last[0]) * 1000)
             outputs.append(out.detach().to("cpu", torch.float64))
             sync()
+            if advance is not None:
+                advance()
             last[0] = time.perf_counter()  # the copy above is not the next operation's time
 
         if timed:

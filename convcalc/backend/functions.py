@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import operator
 
-from convcalc.ops.function import OPERAND, TENSOR, TENSORS, VARARGS
+from convcalc.ops.function import INDEX, OPERAND, TENSOR, TENSORS, VARARGS
 
 # name -> (how torch runs it, how code writes it): "torch" torch.name(kw), "F"
 # torch.nn.functional.name(kw), "method" input.name(*varargs, kw), "getitem" input[index],
 # "operator:+" input + other, "positional" torch.name(*args) (overloads that refuse keywords),
 # "index" torch.name(kw) with the list ``index`` as a long tensor on input's device
-# "torchvision" torchvision.ops.name(kw) where torchvision is installed, else the function's
-# own ``source`` (which exported files define, and call as name(kw)); "args" torch.name(*args)
+# "torchvision" torchvision.ops.name(kw) (or the function's ``origin``) where torchvision is
+# installed, else the function's own ``source`` (which exported files define, and call as
+# name(kw), its Python values after its tensors dropped); "args" torch.name(*args)
 # with a list of tensors spread and trailing defaults dropped (einsum(eq, x, y), max(x, 1))
 CALLS: dict[str, str] = {
     "add": "operator:+", "sub": "operator:-", "mul": "operator:*", "div": "torch",
@@ -33,15 +34,20 @@ CALLS: dict[str, str] = {
     "pixel_shuffle": "F", "pixel_unshuffle": "F", "adaptive_avg_pool1d": "F",
     "adaptive_avg_pool2d": "F", "adaptive_avg_pool3d": "F", "adaptive_max_pool2d": "F",
     "avg_pool2d": "F", "max_pool2d": "F",
+    # ops/conv_functions.py, norm_functions.py, attention_functions.py (torch.batch_norm
+    # exists, with another signature: F's is the one the spec binds)
+    "conv1d": "F", "conv2d": "F", "conv3d": "F", "batch_norm": "F", "scaled_dot_product_attention": "F",
     # ops/swin.py: torchvision.models.swin_transformer's, not in torchvision.ops: their source
     "_patch_merging_pad": "torchvision", "_get_relative_position_bias": "torchvision",
     "shifted_window_attention": "torchvision",
-    # ops/mvit.py: run from TORCHVISION_MODULES where torchvision is installed, else their source
-    "_add_rel_pos": "torchvision", "_add_shortcut": "torchvision",
+    # ops/mvit.py, ops/swin3d.py: run from their ``origin`` where torchvision is installed
+    "_add_rel_pos": "torchvision", "_add_shortcut": "torchvision", "_unsqueeze": "torchvision",
+    "_squeeze": "torchvision", "_get_relative_position_bias_3d": "torchvision",
+    "_compute_attention_mask_3d": "torchvision", "shifted_window_attention_3d": "torchvision",
 }
-# the module of a "torchvision" function that is not in torchvision.ops
-TORCHVISION_MODULES = {"_add_rel_pos": "torchvision.models.video.mvit",
-                       "_add_shortcut": "torchvision.models.video.mvit"}
+# "torchvision" functions run from their origin, not torchvision.ops (swin.py's run from
+# their source: torchvision.models.swin_transformer's are the same computation)
+FROM_ORIGIN = ("torchvision.models.video.",)
 OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "@": operator.matmul}
 
 
@@ -59,6 +65,8 @@ def run(torch, ftype, bound: dict, values: dict):
             value = values[value.name]
         elif param.kind == TENSORS:
             value = [values[v.name] for v in value]
+        elif param.kind == INDEX:
+            value = _index_values(value, values)
         args[param.name] = value
     how = kind(ftype.name)
     first = ftype.signature[0].name
@@ -76,9 +84,11 @@ def run(torch, ftype, bound: dict, values: dict):
         kw = {p.name: args[p.name] for p in ftype.signature[1:] if p.kind != VARARGS}
         return getattr(args[first], ftype.name)(*rest, **kw)
     if how == "positional":
-        return getattr(torch, ftype.name)(*(args[p.name] for p in ftype.signature))
+        positional, keywords = _positional(ftype, args)
+        return getattr(torch, ftype.name)(*positional, **keywords)
     if how == "torchvision":
-        return _torchvision_function(torch, ftype)(**args)
+        out = _torchvision_function(torch, ftype)(**args)
+        return out[0] if ftype.values else out  # its tensor, without the values after it
     if how == "args":
         return getattr(torch, ftype.name)(*_spread(ftype, bound, args))
     if how == "index":
@@ -104,17 +114,43 @@ def compiled(torch, source: str) -> dict:
     return found
 
 
+def _positional(ftype, values: dict, bound: dict | None = None) -> tuple:
+    """(positional, keywords) of an overload that refuses its parameters' names: positional
+    up to an optional argument left at None, keyword-only ones and those after it by name
+    (torch.tensor_split(x, dim=2, indices=(1,)))."""
+    bound = values if bound is None else bound
+    positional, keywords, skipped = [], {}, False
+    for p in ftype.signature:
+        unset = p.default is None and bound[p.name] is None
+        if unset or p.keyword_only or skipped:
+            skipped = skipped or unset
+            if not unset:
+                keywords[p.name] = values[p.name]
+            continue
+        positional.append(values[p.name])
+    return positional, keywords
+
+
+def _index_values(index, values):
+    """An index with its value references replaced by their tensors."""
+    if hasattr(index, "name"):
+        return values[index.name]
+    if isinstance(index, (tuple, list)):
+        return type(index)(values[p.name] if hasattr(p, "name") else p for p in index)
+    return index
+
+
 def _torchvision_function(torch, ftype):
-    """torchvision.ops' function ``ftype.name`` (or TORCHVISION_MODULES' one); without
+    """torchvision.ops' function ``ftype.name`` (or the one of its ``origin``); without
     torchvision, our equivalent."""
     from convcalc.backend.tvcompat import import_torchvision
 
     torchvision = import_torchvision()
-    module = TORCHVISION_MODULES.get(ftype.name)
-    if module is not None and torchvision is not None:
+    if ftype.origin.startswith(FROM_ORIGIN) and torchvision is not None:
         import importlib
 
-        return getattr(importlib.import_module(module), ftype.name)
+        module, _, name = ftype.origin.rpartition(".")
+        return getattr(importlib.import_module(module), name)
     found = getattr(getattr(torchvision, "ops", None), ftype.name, None)
     return found if found is not None else compiled(torch, ftype.source)[ftype.name]
 
@@ -169,7 +205,8 @@ def code(ftype, bound: dict, local: dict) -> str:
               if p.kind != VARARGS and bound[p.name] != p.default]
         return f"{text(first)}.{ftype.name}({', '.join([r for r in rest if r] + kw)})"
     if how == "positional":
-        return f"torch.{ftype.name}({', '.join(text(p) for p in ftype.signature)})"
+        positional, keywords = _positional(ftype, {p.name: text(p) for p in ftype.signature}, bound)
+        return f"torch.{ftype.name}({', '.join([*positional, *(f'{k}={v}' for k, v in keywords.items())])})"
     if how == "args":
         texts = {p.name: [local[v.name] for v in bound[p.name]] if p.kind == TENSORS else text(p)
                  for p in ftype.signature}
@@ -177,7 +214,7 @@ def code(ftype, bound: dict, local: dict) -> str:
     if how == "torchvision":  # the exported file defines it from ftype.source
         parts = [f"{p.name}={text(p)}" for p in ftype.signature
                  if p.kind in (TENSOR, TENSORS) or bound[p.name] != p.default]
-        return f"{ftype.name}({', '.join(parts)})"
+        return f"{ftype.name}({', '.join(parts)}){'[0]' if ftype.values else ''}"
     if how == "index":
         index = f"torch.tensor({_literal(bound['index'])}, dtype=torch.long, device={text(first)}.device)"
         parts = [f"{p.name}={index if p.name == 'index' else text(p)}" for p in ftype.signature]

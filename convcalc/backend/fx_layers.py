@@ -41,6 +41,8 @@ def qualified(fn) -> str:
         import torch.nn.functional as F
 
         for name in FUNCTIONS:
+            if FUNCTIONS[name].origin:  # torchvision's: by identity, below
+                continue
             for prefix, namespace in (("torch.", torch), ("F.", F)):
                 found = getattr(namespace, name, None)
                 if found is not None and id(found) not in _QUALIFIED:
@@ -48,10 +50,15 @@ def qualified(fn) -> str:
     found = _QUALIFIED.get(id(fn))
     if found is not None:
         return found
+    import sys
+
     module, name = getattr(fn, "__module__", "") or "", getattr(fn, "__name__", repr(fn))
-    if module.startswith("torchvision.") and name in FUNCTIONS:
-        return f"{module}.{name}" if module.startswith(("torchvision.models.", "torchvision.ops.misc")) \
-            else f"torchvision.ops.{name}"
+    # a torchvision function by identity: the object its registry entry's origin names, so
+    # that a namesake (video Swin's 3-d _get_relative_position_bias) is never taken for it
+    for ftype in FUNCTIONS.values():
+        home, _, attribute = ftype.origin.rpartition(".")
+        if home and getattr(sys.modules.get(home), attribute, None) is fn:
+            return ftype.origin
     raise Lost(f"the function {module + '.' if module else ''}{name} is not one convcalc knows",
                )
 

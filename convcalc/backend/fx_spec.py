@@ -15,10 +15,12 @@ import builtins
 import json
 import keyword
 import operator
+import re
 from dataclasses import dataclass, field
 
 from convcalc.backend.fx_layers import Lost, literal, constructor, constructor_args, qualified
 from convcalc.backend.fx_trace import layer_name
+from convcalc.backend.fx_yaml import Group, flow, mapping, render
 
 BINARY = {operator.add: "+", operator.iadd: "+", operator.sub: "-", operator.isub: "-",
           operator.mul: "*", operator.imul: "*", operator.truediv: "/", operator.itruediv: "/",
@@ -36,15 +38,9 @@ class Imported:
     names: dict  # fx node name -> the spec's value name
     lost: list = field(default_factory=list)  # (node name, why) replaced by traced values
     dropped: list = field(default_factory=list)  # nodes whose values reach no output
-
-
-@dataclass
-class _Group:
-    path: str  # the module's qualified name ("" for the model)
-    segment: str
-    entries: list = field(default_factory=list)  # (text, node name or None) and _Group
-    index: int = 0  # the next automatic segment (0, 1, 2... as the lowering numbers items)
-    holder: bool = False  # holds the parameters of a module that is never called
+    root: object = None  # the _Group tree, inputs and outputs the text was rendered from
+    inputs: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)
 
 
 def translate(gm, seen: dict, header: list, name: str, approximate=frozenset()) -> Imported:
@@ -80,13 +76,16 @@ class _Writer:
     def write(self, header, title) -> Imported:
         nodes = list(self.gm.graph.nodes)
         live = _live(nodes)
-        root = _Group("", "")
+        root = Group("", "")
         stack = [root]
         inputs, outputs = {}, []
         dropped = [n.name for n in nodes if n not in live and n.op not in ("placeholder", "output")]
         for node in nodes:
             if node.op == "placeholder":
                 seen = self.seen.get(node.name)
+                if seen is not None and not seen.is_tensor and node.args:  # attn_mask=None: its default
+                    root.entries.append((f"{self.name(node)} = {literal(node.args[0])}", node.name))
+                    continue
                 if seen is None or not seen.is_tensor:
                     raise Lost(f"input {node.name} is not a tensor")
                 inputs[self.name(node)] = (seen.shape, seen.dtype)
@@ -128,7 +127,7 @@ class _Writer:
                            "not supported yet; its leaf layers may be)")
             parent = stack[-1]
             segment = _relative(path, parent.path)
-            group = _Group(path, segment)
+            group = Group(path, segment)
             parent.entries.append(group)
             parent.index += 1
             stack.append(group)
@@ -144,10 +143,10 @@ class _Writer:
         # used through F.linear): a group of its own holds them, so the paths stay qkv.weight
         *holders, _ = _relative(node.target, owner.path).split(".")
         for segment in holders:
-            found = next((e for e in owner.entries if isinstance(e, _Group) and e.segment == segment
+            found = next((e for e in owner.entries if isinstance(e, Group) and e.segment == segment
                           and e.holder), None)
             if found is None:
-                found = _Group(f"{owner.path}.{segment}".lstrip("."), segment, holder=True)
+                found = Group(f"{owner.path}.{segment}".lstrip("."), segment, holder=True)
                 owner.entries.insert(at, found)
                 owner.index += 1
             owner, at = found, len(found.entries)
@@ -182,6 +181,8 @@ class _Writer:
         if node.op == "call_method":
             receiver, *args = node.args
             return [f"{out} = {self.arg(receiver)}.{node.target}({self.arguments(args, node.kwargs)})"]
+        if node.target is _torch_assert():  # a check: nothing reads its value
+            return [self.function(node)]
         return [f"{out} = {self.function(node)}"]
 
     def attribute(self, node, group, out) -> str:
@@ -195,8 +196,8 @@ class _Writer:
         extra = "" if dtype == "float32" else f", dtype={dtype!r}"
         segment = _relative(node.target, group.path)
         group.index += 1
-        return _mapping({"name": segment, "as": out, kind: [list(value.shape)]}) if not extra else \
-            _mapping({"name": segment, "as": out, kind: {"shape": list(value.shape), "dtype": dtype}})
+        return mapping({"name": segment, "as": out, kind: [list(value.shape)]}) if not extra else \
+            mapping({"name": segment, "as": out, kind: {"shape": list(value.shape), "dtype": dtype}})
 
     def module(self, node, group, out) -> list:
         module = self.gm.get_submodule(node.target)
@@ -214,13 +215,12 @@ class _Writer:
         if simple and segment == str(group.index):
             group.index += 1
             return [f"{out} = {ctor}({args})"]
+        if simple:  # one line: the module, named, on its input (zoo style)
+            group.index += 1
+            return ["{" + f"name: {json.dumps(segment)}, {kind}: {flow(constructor_args(module, kind))}, "
+                    f"in: {json.dumps(self.arg(node.args[0]))}, as: {json.dumps(out)}" + "}"]
         if segment.isidentifier() and not keyword.iskeyword(segment):
             return [f"self.{segment} = {ctor}", f"{out} = self.{segment}({args})"]
-        if simple:
-            group.index += 1
-            kw = constructor_args(module, kind)
-            return [_mapping({"name": segment, "in": self.arg(node.args[0]), "as": out,
-                              kind: kw or None})]
         raise Lost(f"module {node.target} takes several inputs and is named {segment!r}, "
                    "which the spec cannot declare")
 
@@ -236,7 +236,8 @@ class _Writer:
             return f"{self.arg(args[0], True)}.{args[1]}"
         import torch
 
-        if fn is torch._assert:
+        if fn is torch._assert:  # fx formatted the model's f-string with its proxies
+            args = tuple(re.sub(r"Proxy\(\w+\)", "?", a) if isinstance(a, str) else a for a in args)
             return f"_assert({self.arguments(args, kwargs)})"
         if getattr(fn, "__module__", None) == "builtins" and fn.__name__ in BUILTINS:
             return f"{fn.__name__}({self.arguments(args, kwargs)})"
@@ -271,41 +272,14 @@ class _Writer:
     # output -----------------------------------------------------------------------------
 
     def render(self, header, title, root, inputs, outputs, dropped) -> Imported:
-        lines = [f"# {h}" for h in header]
-        lines.append(f"name: {json.dumps(title)}")
-        lines.append("inputs:")
-        for input_name, (shape, dtype) in inputs.items():
-            shown = list(shape) if dtype == "float32" else {"shape": list(shape), "dtype": dtype}
-            lines.append(f"  {input_name}: {json.dumps(shown)}")
-        lines.append("layers:")
-        where: dict = {}
-        _emit(root.entries, 1, lines, where)
-        lines.append(f"outputs: {json.dumps(outputs)}")
-        return Imported("\n".join(lines) + "\n", where, dict(self.names), self.lost, dropped)
+        text, where = render(header, title, root.entries, inputs, outputs)
+        return Imported(text, where, dict(self.names), self.lost, dropped, root, inputs, outputs)
 
 
-def _emit(entries, depth, lines, where) -> None:
-    pad = "  " * depth
-    for entry in entries:
-        if isinstance(entry, _Group):
-            lines.append(f"{pad}- name: {json.dumps(entry.segment)}")
-            lines.append(f"{pad}  layers:")
-            _emit(entry.entries, depth + 2, lines, where)
-            continue
-        text, node = entry
-        lines.append(f"{pad}- {text if text.startswith('{') else _scalar(text)}")
-        where[len(lines)] = node
+def _torch_assert():
+    import torch
 
-
-def _scalar(text: str) -> str:
-    """A YAML plain scalar when it reads back as the same string, else a quoted one."""
-    if (": " in text or " #" in text or text[:1] in "!&*[]{}|>'\"%@`,?:-#" or text.endswith(":")):
-        return json.dumps(text)
-    return text
-
-
-def _mapping(pairs: dict) -> str:
-    return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in pairs.items()) + "}"
+    return torch._assert
 
 
 def _live(nodes) -> set:

@@ -73,8 +73,10 @@ def _load(target, module_name, attr, torch):
 MAX_ROUNDS = 50  # --approximate: nodes replaced one lowering failure at a time
 
 
-def import_spec(target: str, input_shape, approximate: bool = False, dtype: str = "float32") -> tuple[str, list]:
-    """A YAML spec for the model, verified against it, and notes for the user."""
+def import_spec(target: str, input_shape, approximate: bool = False, dtype: str = "float32",
+                flat: bool = False) -> tuple[str, list]:
+    """A YAML spec for the model, verified against it, and notes for the user; folded into
+    blocks unless ``flat`` (and only where the folded spec is the same graph)."""
     import torch
 
     from convcalc.backend import fx_spec, fx_trace
@@ -94,8 +96,10 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
     name = target.rpartition(":")[2]
     lost: dict = {}
     for _ in range(MAX_ROUNDS):
-        header = [f"Imported by convcalc from {target} with torch.fx, verified against the "
-                  "model: parameters, every output shape, MACs."]
+        shown = ",".join(map(str, input_shape))
+        command = f"convcalc import {target} --input {shown}" + (f" --dtype {dtype}" if dtype != "float32" else "")
+        header = [f"{name}, imported from {target} by `{command}`: every operation",
+                  "of torch.fx's trace, verified against the model (parameters, every output shape, MACs)."]
         try:
             imported = fx_spec.translate(gm, seen, header, name, lost)
         except fx_spec.Lost as e:
@@ -114,6 +118,9 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
     else:
         raise ConvcalcError(f"more than {MAX_ROUNDS} operations of {target} cannot be expressed")
     text, notes = imported.text, _notes(model, gm)
+    if not flat and not imported.lost:
+        text, note = _folded(imported, model, header, name)
+        notes += [note] if note else []
     if imported.lost:
         lines = [f"APPROXIMATE: {len(imported.lost)} operations replaced by their traced values:"]
         lines += [f"  {n}{_where(_node(gm, n))}: {why}" for n, why in imported.lost]
@@ -164,6 +171,60 @@ def verify(imported, gm, seen, model, input_shape):
     if got != want:
         return None, f"the spec has {got:,} parameters, the modules the model runs {want:,}"
     return None
+
+
+def _folded(imported, model, header, name) -> tuple[str, str | None]:
+    """The spec folded into blocks, if it lowers to the same graph as the exact one."""
+    from convcalc import spec
+    from convcalc.backend import fx_blocks, fx_yaml
+    from convcalc.graph.lower import lower
+
+    blocks = fx_blocks.fold(imported.root, list(imported.inputs), imported.outputs, model)
+    if not blocks:
+        return imported.text, None
+    text, _ = fx_yaml.render(header, name, imported.root.entries, imported.inputs, imported.outputs, blocks)
+    graphs = []
+    for source in (imported.text, text):
+        (doc,) = spec.load_documents(source, "<import>")
+        try:
+            graphs.append(lower(spec.parse_spec(doc, "<import>")))
+        except Exception as e:  # noqa: BLE001 - the folded spec is ours: never worse than flat
+            return imported.text, f"kept the spec unfolded: folding it into blocks failed ({e})"
+    difference = _difference(*graphs)
+    if difference:
+        return imported.text, f"kept the spec unfolded: folding it into blocks changed {difference}"
+    return text, None
+
+
+def _difference(a, b) -> str | None:
+    """What differs between two graphs (operations, paths, arguments, dataflow, shapes)."""
+    if len(a.ops) != len(b.ops):
+        return f"the number of operations ({len(a.ops)} -> {len(b.ops)})"
+    where_a = {v: (op.path, i) for op in a.ops for i, v in enumerate(op.outputs)}
+    where_b = {v: (op.path, i) for op in b.ops for i, v in enumerate(op.outputs)}
+    for x, y in zip(a.ops, b.ops):
+        if (x.path, x.type, x.module) != (y.path, y.type, y.module):
+            return f"{'.'.join(x.path)} ({x.type} -> {'.'.join(y.path)} {y.type})"
+        if _plain(x.args, where_a) != _plain(y.args, where_b):
+            return f"the arguments of {'.'.join(x.path)}"
+        if [where_a.get(v, v) for v in x.inputs] != [where_b.get(v, v) for v in y.inputs]:
+            return f"the inputs of {'.'.join(x.path)}"
+        if [a.shapes[v] for v in x.outputs] != [b.shapes[v] for v in y.outputs]:
+            return f"the shape of {'.'.join(x.path)}"
+    if [where_a.get(v, v) for v in a.outputs] != [where_b.get(v, v) for v in b.outputs]:
+        return "the outputs"
+    return None
+
+
+def _plain(value, where):
+    """Arguments with tensors as the operation that made them."""
+    if hasattr(value, "shape") and hasattr(value, "name"):
+        return ("tensor", where.get(value.name, value.name))
+    if isinstance(value, dict):
+        return {k: _plain(v, where) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v, where) for v in value)
+    return repr(value)
 
 
 def _used_params(gm) -> int:

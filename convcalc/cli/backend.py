@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from convcalc.cli.options import FORMATS, any_symbolic, echo_net, max_spec_bytes_option
+from convcalc.cli.options import FORMATS, Command, any_symbolic, echo_net, max_spec_bytes_option
 from convcalc.cli.types import parse_shape
 from convcalc.errors import ConvcalcError
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", metavar="SPEC")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "meta"]), default=None,
               help="Where torch runs the layers.  [default: cuda when available, else cpu]")
@@ -36,13 +36,14 @@ def check(spec, device, input_shape, numerics, fmt, max_bytes):
     convcalc check model.yaml --device cuda --format json
     """
     from convcalc.backend.check import run_check
+    from convcalc.cli.progress import progress
 
     shape = parse_shape(input_shape)
-    if not run_check(spec, shape, device, fmt, numerics, echo_net, max_bytes):
+    if not run_check(spec, shape, device, fmt, numerics, echo_net, max_bytes, progress):
         raise SystemExit(1)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("spec", metavar="SPEC")
 @click.option("--to", "target", type=click.Choice(["torch"]), default="torch", show_default=True,
               help="What to write.")
@@ -86,9 +87,11 @@ def export(spec, target, output, input_shape, max_bytes):
 @click.option("--approximate", is_flag=True,
               help="Write the spec even where an operation cannot be expressed: it is replaced "
                    "by its traced value and the file's header lists it.")
+@click.option("--flat", is_flag=True,
+              help="One item per operation, in the model's module groups: no blocks, no repeat.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the spec to this file.  [default: standard output]")
-def import_(target, input_shape, dtype, approximate, output):
+def import_(target, input_shape, dtype, approximate, flat, output):
     """A spec from a live PyTorch model, exactly (this runs MODULE's code).
 
     MODULE is a Python file (net.py) or an importable module; CALLABLE an nn.Module class,
@@ -110,7 +113,7 @@ def import_(target, input_shape, dtype, approximate, output):
     shape = parse_shape(input_shape)
     if any_symbolic(shape):
         raise click.UsageError("--input must be numeric to trace a model")
-    text, notes = import_spec(target, shape, approximate=approximate, dtype=dtype)
+    text, notes = import_spec(target, shape, approximate=approximate, dtype=dtype, flat=flat)
     if output is None:
         click.echo(text, nl=False)
     else:

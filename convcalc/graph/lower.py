@@ -25,7 +25,7 @@ from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, SpecError
 from convcalc.graph.ir import INPUT, Graph, Op, Scope
 from convcalc.graph.naming import Names
-from convcalc.graph.trace import LEARNED, SelfRef, Tracer, TensorRef
+from convcalc.graph.trace import ALIASES, LEARNED, SelfRef, Tracer, TensorRef
 from convcalc.ops import REGISTRY, lookup
 from convcalc.ops.base import REQUIRED as NO_DEFAULT
 from convcalc.ops.merge import MERGES
@@ -84,6 +84,9 @@ class _Lowering(Tracer):
         # thousand identical layers are computed once); per lowering, so that the
         # assumptions a symbolic rule records go to this graph
         self.memo: dict = {}
+        # value name -> dtype, where known: the inputs', and see trace.SAME_DTYPE
+        self.dtypes: dict = {name: ALIASES.get(d, d) for name in shapes
+                             for d in [spec.dtypes.get(name, "float32")]}
         self.here = None  # (item, scope, names) of the item being lowered
 
     # Items ---------------------------------------------------------------------------
@@ -124,12 +127,15 @@ class _Lowering(Tracer):
 
     def member(self, item: Item, segment: str, value: str, env: dict, scope: Scope) -> str:
         """An item with its own path segment: a layer, a block call or a group."""
+        block = self.spec.blocks.get(item.target) if item.kind == "call" else None
+        if block is not None and item.inputs and len(item.inputs) > 1:  # {up: [64], in: [h, skip]}
+            values = [self.input_of(item, env, scope.path, i) for i in range(len(item.inputs))]
+            return self.block(item, block, segment, values, env, scope)
         if item.inputs:
             value = self.input_of(item, env, scope.path)
         if item.kind == "call":
-            block = self.spec.blocks.get(item.target)
             if block is not None:
-                return self.block(item, block, segment, value, env, scope)
+                return self.block(item, block, segment, [value], env, scope)
             return self.layer(item, segment, value, env, scope)
         label = "Sequential" if item.kind == "sequential" else "repeat"
         group = scope.child(segment, label, value)
@@ -181,11 +187,11 @@ class _Lowering(Tracer):
             self.assign(item, env, self.ref(value))
         return value
 
-    def block(self, item, block, segment, value, env, scope) -> str:
+    def block(self, item, block, segment, values, env, scope) -> str:
         path = (*scope.path, segment)
         args = [self.resolve(item, a, env, path) for a in item.args]
         kwargs = {k: self.resolve(item, v, env, path) for k, v in item.kwargs.items()}
-        return self.enter_block(item, block, segment, args, kwargs, [value], scope)
+        return self.enter_block(item, block, segment, args, kwargs, values, scope)
 
     def block_call(self, block, args, kwargs, refs):
         """A block applied to explicit values inside an expression: ``up(64)(h, skip)``."""

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from convcalc.engine.symbolic import is_symbolic, violated
 from convcalc.errors import ConvcalcError, ShapeError, SpecError
-from convcalc.ops import OPERATORS, REGISTRY, function, lookup
+from convcalc.ops import OPERATORS, REGISTRY, from_origin, function, lookup
 from convcalc.ops.base import Step
 from convcalc.graph.ir import Op, Scope
 from convcalc.ops.function import TENSOR, FunctionType, Param, Tensor
@@ -23,6 +23,11 @@ from convcalc.spec import expr
 LEARNED = ("Parameter", "Buffer")  # learned tensors and buffers: Parameter([1, 1, 768])
 DTYPES = ("float32", "float", "float16", "half", "bfloat16", "float64", "double",
           "int64", "long", "int32", "int", "int16", "int8", "uint8", "bool")
+ALIASES = {"float": "float32", "half": "float16", "double": "float64", "long": "int64", "int": "int32"}
+# A value's dtype is known where the spec states it (an input's, a Parameter's or Buffer's)
+# and kept by the functions of these families (view, flatten, getitem, chunk...), which
+# give their first input's dtype; elsewhere it is unknown, never guessed (Lowering.dtypes)
+SAME_DTYPE = ("shape", "indexing", "split")
 
 
 class TensorRef(expr.TensorLike, Tensor):
@@ -103,14 +108,16 @@ class Tracer:
             if name != "_":
                 env[name] = part
 
-    def input_of(self, item, env: dict, path) -> str:
-        if len(item.inputs) != 1:
+    def input_of(self, item, env: dict, path, index: int | None = None) -> str:
+        """The value ``in:`` names (the ``index``-th of a block call's several)."""
+        if index is None and len(item.inputs) != 1:
             raise self.located(item, path, item.target or item.kind, SpecError(
                 f"in: takes one value here, got {len(item.inputs)}"))
-        found = env.get(item.inputs[0])
+        name = item.inputs[index or 0]
+        found = env.get(name)
         if not isinstance(found, TensorRef):
             raise self.located(item, path, item.target or item.kind, SpecError(
-                f"in: {item.inputs[0]!r} is not a value" + _known_values(env)))
+                f"in: {name!r} is not a value" + _known_values(env)))
         return found.name
 
     def output(self, name: str, env: dict) -> list:
@@ -124,6 +131,9 @@ class Tracer:
     # expr's hooks ----------------------------------------------------------------------
 
     def function(self, dotted: str, args, kwargs, node):
+        found = from_origin(dotted)  # torchvision's full name: its own function, never a namesake
+        if found is not None:
+            return self.call_function(found, args, kwargs)
         name = expr.strip_prefix(dotted)
         if name in REGISTRY or name in self.spec.blocks:
             raise SpecError(f"{name} is a module: apply it to a value, as in {name}(...)(x)")
@@ -181,9 +191,17 @@ class Tracer:
 
     def call_function(self, ftype, args, kwargs, receiver=None):
         bound = ftype.bind(args, kwargs, receiver)
-        step = ftype.apply(ftype.shapes(bound))
+        step = ftype.apply(ftype.shapes(bound, self.dtypes.get))
+        if step.out is None:  # sizes in, sizes out (_compute_pad_size_3d): arithmetic, no operation
+            return step.values[0]
         inputs = tuple(t.name for t in ftype.tensors(bound))
-        return self.emit_here(ftype.name, ftype, bound, inputs, step, module=False)
+        result = self.emit_here(ftype.name, ftype, bound, inputs, step, module=False)
+        dtype = self.dtypes.get(inputs[0]) if inputs and ftype.family in SAME_DTYPE else None
+        if dtype is not None:
+            self.dtypes.update(dict.fromkeys(self.ops[-1].outputs, dtype))
+        if step.values:  # Python values after the tensors (MViT's _unsqueeze: the input's dims)
+            return (*(result if isinstance(result, tuple) else (result,)), *step.values)
+        return result
 
     def module(self, layer_type, args, kwargs, inputs, forward=None, at=None):
         """A ``torch.nn`` layer applied to ``inputs`` (its first input is the running one);
@@ -246,7 +264,9 @@ class Tracer:
         for s in shape:
             numel *= s
         step = Step(tuple(shape), params=numel if kind == "Parameter" else 0)
-        return self.emit_here(kind, LearnedType(kind), bound, (), step, module=True, learned=True)
+        ref = self.emit_here(kind, LearnedType(kind), bound, (), step, module=True, learned=True)
+        self.dtypes[ref.name] = ALIASES.get(bound["dtype"], bound["dtype"])
+        return ref
 
     def check(self, args, kwargs):
         """``_assert(condition, message)``: refuses the input where the model would."""

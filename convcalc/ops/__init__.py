@@ -88,19 +88,27 @@ REGISTRY: dict[str, LayerType] = _Registry(
 
 # torch functions and tensor methods, by torch's name
 FUNCTIONS: dict[str, FunctionType] = _Registry(
-    (), ("elementwise", "shape", "indexing", "torchvision_layers", "reduce", "nonlinear", "linalg",
-         "resize", "pool_functions", "conv_functions", "swin", "mvit"), "FUNCTIONS")
+    (), ("elementwise", "shape", "getitem", "indexing", "torchvision_layers", "reduce", "nonlinear", "linalg",
+         "resize", "pool_functions", "conv_functions", "norm_functions", "attention_functions", "swin", "swin3d", "mvit"), "FUNCTIONS")
 
 # operators in an expression: x + y, x * 0.5, x @ w
 OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "MatMult": "matmul"}
 
 __all__ = ["FUNCTIONS", "OPERATORS", "REGISTRY", "REQUIRED", "FunctionType", "LayerType", "Step",
-           "function", "lookup"]
+           "from_origin", "function", "lookup"]
 
 
 def function(name: str) -> FunctionType:
     """The registered function ``name``; an unknown name gets the closest suggestion."""
     return function_lookup(FUNCTIONS, name)
+
+
+def from_origin(dotted: str) -> FunctionType | None:
+    """The registered function whose ``origin`` is ``dotted`` (torchvision's full name of
+    it, ``torchvision.models.video.swin_transformer._get_relative_position_bias``), or None."""
+    if not dotted.startswith("torchvision."):
+        return None
+    return next((f for f in FUNCTIONS.values() if f.origin == dotted), None)
 
 
 def lookup(name: str) -> LayerType:

@@ -90,6 +90,10 @@ class Step:
     note: str | None = None
     drops: bool = False  # a strided window leaves input pixels at the end unused
     more: tuple = ()  # the shapes of further outputs (chunk, MaxPool2d's indices)
+    # Python values a function returns after its tensors (MViT's _unsqueeze: the input's
+    # number of dims); a function of sizes only (_compute_pad_size_3d) has ``out=None`` and
+    # its result as the one value: shape arithmetic, no operation
+    values: tuple = ()
 
     @property
     def outs(self) -> tuple:

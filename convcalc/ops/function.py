@@ -21,6 +21,7 @@ TENSOR = "tensor"  # one tensor
 TENSORS = "tensors"  # a list (or tuple) of tensors, like torch.cat's
 VARARGS = "varargs"  # the remaining positional arguments, or one sequence: permute(0, 2, 1) or permute((0, 2, 1))
 OPERAND = "operand"  # a tensor or a Python number (add's other)
+INDEX = "index"  # getitem's index: Python values that may hold tensors (x[:, idx])
 VALUE = "value"
 
 
@@ -57,6 +58,15 @@ class Tensor:
 
 
 @dataclass(frozen=True)
+class IndexTensor:
+    """A tensor inside an index, as the rule sees it: its shape, and its dtype where the
+    spec tells it (None: unknown)."""
+
+    shape: tuple
+    dtype: str | None = None
+
+
+@dataclass(frozen=True)
 class FunctionType:
     name: str
     signature: tuple[Param, ...]
@@ -69,6 +79,11 @@ class FunctionType:
     # a function that is not torch's (torchvision.ops.stochastic_depth): its self-contained
     # definition, run with torch, nn and F in scope, written into exported files
     source: str = ""
+    # a function of torchvision's, as ``module.name`` (it may have a name of its own here:
+    # _get_relative_position_bias_3d): the importer maps that function, and only it, to
+    # this entry, and a spec may call it by that full name
+    origin: str = ""
+    values: int = 0  # Python values it returns after its one tensor (Step.values)
     arg_names: frozenset = field(init=False)
 
     def __post_init__(self):
@@ -119,6 +134,8 @@ class FunctionType:
         return next(p.kind for p in self.signature if p.name == name)
 
     def _check_tensors(self, param: Param, value) -> None:
+        if param.kind == INDEX:
+            return  # the rule reads what it holds
         if param.kind == TENSOR and not isinstance(value, Tensor) and value is not None:
             raise SpecError(f"{self.name}(): {param.name} must be a tensor, got {value!r}")
         if param.kind == OPERAND:
@@ -140,10 +157,13 @@ class FunctionType:
                 found.append(value)
             elif param.kind == TENSORS:
                 found.extend(value)
+            elif param.kind == INDEX:
+                found.extend(_index_parts(value, lambda t: t))
         return found
 
-    def shapes(self, bound: dict) -> dict:
-        """``bound`` with every tensor replaced by its shape: what the rule takes."""
+    def shapes(self, bound: dict, dtype_of=None) -> dict:
+        """``bound`` with every tensor replaced by its shape: what the rule takes. A tensor
+        in an index becomes an ``IndexTensor`` (``dtype_of(name)``: its dtype, or None)."""
         out = {}
         for param in self.signature:
             value = bound[param.name]
@@ -151,6 +171,9 @@ class FunctionType:
                 value = tuple(value.shape)
             elif param.kind == TENSORS:
                 value = [tuple(v.shape) for v in value]
+            elif param.kind == INDEX:
+                value = _index_map(value, lambda t: IndexTensor(
+                    tuple(t.shape), dtype_of(t.name) if dtype_of and hasattr(t, "name") else None))
             out[param.name] = value
         return out
 
@@ -171,6 +194,22 @@ class FunctionType:
             else:
                 parts.append(f"{param.name}={value!r}")
         return f"{self.name}({', '.join(parts)})" if parts else self.name
+
+
+def _index_map(index, fn):
+    """``index`` with each tensor ``t`` of it replaced by ``fn(t)``: in the index itself, or
+    as a part of its tuple (or of a list torch reads as one)."""
+    if isinstance(index, Tensor):
+        return fn(index)
+    if isinstance(index, (tuple, list)):
+        return type(index)(fn(p) if isinstance(p, Tensor) else p for p in index)
+    return index
+
+
+def _index_parts(index, fn) -> list:
+    found = []
+    _index_map(index, lambda t: found.append(fn(t)))
+    return found
 
 
 def _has_tensor(value) -> bool:

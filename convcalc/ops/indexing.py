@@ -1,15 +1,10 @@
-"""Indexing and splitting: ``x[...]`` (``getitem``), narrow, index_select, chunk, split,
-tensor_split, unbind, as PyTorch's indexing code (``applySlicing``, ``at::index``) and ATen's
-split functions compute them, refusals included.
+"""Indexing and splitting: narrow, index_select, chunk, split, tensor_split, unbind, as
+ATen's functions compute them, refusals included (``x[...]``, getitem: ops/getitem.py).
 
-Receptive field: narrow, index_select and the splits keep every axis in place (``rf=()``).
-Indexing moves the axes (``Axes``): an integer removes one, None adds one, a slice with step
-1 or a list on one dim (x[:, [0, 4, 5]]) keeps it; a strided slice, or several lists whose
-result replaces their dims, lose theirs (global when they carry the field). unbind removes
-its dim.
+Receptive field: narrow, index_select and the splits keep every axis in place (``rf=()``);
+unbind removes its dim.
 
-A spec has no integer tensors: a list of integers stands for torch's index tensor
-(``x[:, [0, 4, 5]]`` picks channels; ``x.index_select(1, [0, 2])`` is
+A list of integers stands for torch's index tensor (``x.index_select(1, [0, 2])`` is
 ``x.index_select(1, torch.tensor([0, 2]))``, which exported code writes).
 """
 
@@ -17,12 +12,12 @@ from __future__ import annotations
 
 from convcalc.engine.symbolic import pretty, unequal, violated
 from convcalc.errors import ParamError, ShapeError, SpecError
-from convcalc.ops.base import Step, prod
+from convcalc.ops.base import Step
 from convcalc.ops.function import FunctionType, params
 from convcalc.ops.shape import as_int, int_list, is_expr, kept, lt, show, wrap
 
 
-def _ge(a, b):
+def ge(a, b):
     if is_expr(a) or is_expr(b):
         import sympy
 
@@ -30,7 +25,7 @@ def _ge(a, b):
     return a >= b
 
 
-def _zero(value) -> bool:
+def is_zero(value) -> bool:
     return not is_expr(value) and value == 0
 
 
@@ -63,165 +58,6 @@ def _at_least_1d(op: str, shape) -> None:
     if not shape:
         raise ShapeError(f"{op}: expects at least a 1-d tensor, got a 0-d one",
                          fix="unsqueeze or reshape it to 1-d first")
-
-
-# getitem ----------------------------------------------------------------------------
-
-
-def _as_tuple(index) -> tuple:
-    """torch's ``treatSequenceAsTuple`` (numpy's legacy rule): a short list holding a
-    sequence, slice, None or Ellipsis is read as a tuple of indices."""
-    if isinstance(index, tuple):
-        return index
-    if isinstance(index, list) and len(index) < 32 and any(
-            isinstance(v, (list, tuple, slice)) or v is None or v is Ellipsis for v in index):
-        return tuple(index)
-    return (index,)
-
-
-def _index_tensor(value):
-    """A nested list as ``torch.tensor`` reads it for indexing: (shape, flat values, mask)."""
-    flat = []
-
-    def shape_of(v):
-        if not isinstance(v, (list, tuple)):
-            if not (isinstance(v, int) or is_expr(v)):  # bools are ints
-                raise SpecError(f"getitem: an index list holds integers or booleans, got {v!r} in {value!r}")
-            flat.append(v)
-            return ()
-        inner = [shape_of(item) for item in v]
-        if any(s != inner[0] for s in inner):
-            raise ShapeError(f"getitem: the index list {value!r} is not rectangular")
-        return (len(v), *(inner[0] if inner else ()))
-
-    shape = shape_of(value)
-    mask = bool(flat) and all(isinstance(v, bool) for v in flat)
-    if mask and len(shape) != 1:
-        raise SpecError(f"getitem: a boolean mask index must be a flat list here, got {value!r}")
-    return shape, [int(v) if isinstance(v, bool) else v for v in flat], mask
-
-
-def _broadcast(shapes) -> tuple:
-    n = max(len(s) for s in shapes)
-    out = []
-    for i in range(-n, 0):
-        sizes = {s[i] for s in shapes if -i <= len(s) and s[i] != 1}
-        if len(sizes) > 1:
-            raise ShapeError("getitem: shape mismatch: index lists could not be broadcast together "
-                             f"with shapes {', '.join(show(s) for s in shapes)}",
-                             fix="index lists must have equal lengths (or length 1)")
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
-
-
-def _getitem(b) -> Step:
-    shape = tuple(b["input"])
-    rank = len(shape)
-    parts = _as_tuple(b["index"])
-    if sum(p is Ellipsis for p in parts) > 1:
-        raise SpecError("getitem: an index can have only one ellipsis ('...')",
-                        fix="torch accepts several but reads them oddly; write one")
-    specified = sum(1 for p in parts if not (p is None or p is Ellipsis or isinstance(p, bool)))
-    if specified > rank:
-        raise ShapeError(f"getitem: too many indices ({specified}) for the {rank}-d shape {show(shape)}")
-    out, dim, advanced = list(shape), 0, {}
-    origins = list(range(rank))  # the input dim of each dim of out (None: a new one)
-    for p in parts:
-        if p is Ellipsis:
-            dim += rank - specified
-        elif p is None or isinstance(p, bool):  # a bool is a new axis, indexed by [0] or []
-            out.insert(dim, 1)
-            origins.insert(dim, None)
-            if p is not None:
-                advanced[dim] = ((1,) if p else (0,), [0] if p else [], False)
-            dim += 1
-        elif isinstance(p, int) or is_expr(p):
-            size = out[dim]
-            if violated(lt(p, -size), "the index is in range") or violated(_ge(p, size), "the index is in range"):
-                raise ShapeError(f"getitem: index {pretty(p)} is out of bounds for dimension {dim} with "
-                                 f"size {pretty(size)} (shape {show(shape)})",
-                                 fix=f"use an index from {pretty(-size)} to {pretty(size - 1)}")
-            del out[dim], origins[dim]
-        elif isinstance(p, slice):
-            ends = [as_int("getitem", v, "a slice bound", bools=True) if v is not None else None
-                    for v in (p.start, p.stop, p.step)]
-            step = 1 if ends[2] is None else ends[2]
-            if is_expr(step):
-                raise ShapeError(f"getitem: a slice step must be a number, got {pretty(step)}")
-            if step <= 0:
-                raise ParamError(f"getitem: slice step must be greater than zero, got {step}",
-                                 fix="torch has no negative steps: use flip() to reverse")
-            out[dim] = slice_length(ends[0], ends[1], step, out[dim])
-            if step != 1:
-                origins[dim] = None
-            dim += 1
-        elif isinstance(p, (list, tuple)):
-            advanced[dim] = _index_tensor(p)
-            dim += 1
-        else:
-            raise SpecError(f"getitem: unsupported index {p!r}",
-                            fix="index with integers, slices, None, ..., or lists of integers")
-    if not advanced:
-        return Step(tuple(out), rf=kept(rank, origins))
-    return _advanced(shape, out, advanced, origins)
-
-
-def _advanced(shape, out, advanced, origins) -> Step:
-    """``at::index``: masks become positions, index shapes broadcast, and the result goes in
-    place of adjacent indexed dimensions, or first when they are apart."""
-    positions = sorted(advanced)
-    shapes = []
-    for pos in positions:
-        ishape, values, mask = advanced[pos]
-        if mask:
-            if violated(unequal(len(values), out[pos]), "the mask matches the dimension"):
-                raise ShapeError(f"getitem: the mask of length {len(values)} does not match the size "
-                                 f"{pretty(out[pos])} of dimension {pos} (shape {show(out)})")
-            ishape = (sum(values),)
-            advanced[pos] = (ishape, [], False)
-        shapes.append(ishape)
-    joined = _broadcast(shapes)
-    first, last = positions[0], positions[-1]
-    if positions == list(range(first, last + 1)):
-        result = (*out[:first], *joined, *out[last + 1:])
-        # one list on one dim picks along it (as index_select): the dim stays
-        picked = origins[first:last + 1] if len(positions) == 1 and len(joined) == 1 else [None] * len(joined)
-        origins = [*origins[:first], *picked, *origins[last + 1:]]
-    else:
-        result = (*joined, *(s for i, s in enumerate(out) if i not in advanced))
-        origins = [None] * len(joined) + [o for i, o in enumerate(origins) if i not in advanced]
-    if prod(joined) != 0 and any(_zero(out[p]) for p in positions):
-        raise ShapeError(f"getitem: index is out of bounds for a dimension of size 0 (shape {show(out)})")
-    if not _zero(prod(result)):  # torch checks the indices it reads, none for an empty result
-        for pos in positions:
-            size = out[pos]
-            for v in advanced[pos][1]:
-                if violated(lt(v, -size), "the index is in range") or violated(_ge(v, size), "the index is in range"):
-                    raise ShapeError(f"getitem: index {pretty(v)} is out of bounds for dimension {pos} "
-                                     f"with size {pretty(size)} (shape {show(out)})",
-                                     fix=f"use indices from {pretty(-size)} to {pretty(size - 1)}")
-    return Step(result, rf=kept(len(shape), origins))
-
-
-def index_text(index) -> str:
-    """``:, 0`` for ``x[:, 0]``."""
-    parts = index if isinstance(index, tuple) else (index,)
-
-    def one(p):
-        if isinstance(p, slice):
-            ends = ["" if v is None else pretty(v) for v in (p.start, p.stop)]
-            return ":".join(ends) + ("" if p.step is None else f":{pretty(p.step)}")
-        return "..." if p is Ellipsis else repr(p)
-
-    text = ", ".join(map(one, parts))
-    return text + "," if isinstance(index, tuple) and len(index) == 1 else text or "()"
-
-
-class IndexType(FunctionType):
-    """getitem: described as ``getitem[:, 0]`` in tables."""
-
-    def describe(self, bound: dict) -> str:
-        return f"getitem[{index_text(bound['index'])}]"
 
 
 # narrow, index_select -----------------------------------------------------------------
@@ -260,14 +96,14 @@ def _index_select(b) -> Step:
         raise ShapeError(f"index_select: index must be a vector (a flat list), got {index!r}")
     values = int_list("index_select", index, "index")
     if not shape:
-        if len(values) != 1 or not _zero(values[0]):
+        if len(values) != 1 or not is_zero(values[0]):
             raise ShapeError(f"index_select: the index into a 0-d tensor must be [0], got {show(values)}")
         return Step(())
     size = shape[d]
-    if values and _zero(size):
+    if values and is_zero(size):
         raise ShapeError(f"index_select: dimension {d} has size 0 (shape {show(shape)}): no index is valid")
     for v in values:
-        if violated(lt(v, 0), "the index is in range") or violated(_ge(v, size), "the index is in range"):
+        if violated(lt(v, 0), "the index is in range") or violated(ge(v, size), "the index is in range"):
             raise ShapeError(f"index_select: index {pretty(v)} is out of range for dimension {d} of size "
                              f"{pretty(size)} (shape {show(shape)})",
                              fix=f"index_select takes indices from 0 to {pretty(size - 1)} (no negative ones)")
@@ -327,7 +163,7 @@ def _split(b) -> Step:
     d = wrap("split", b["dim"], len(shape))
     n = shape[d]
     if size == 0:
-        if not _zero(n):
+        if not is_zero(n):
             raise ShapeError(f"split: split_size can only be 0 if the dimension's size is 0, but dimension "
                              f"{d} of {show(shape)} has {pretty(n)}")
         return _pieces("split", shape, d, [0])
@@ -340,17 +176,21 @@ def _split(b) -> Step:
 def _tensor_split(b) -> Step:
     shape = tuple(b["input"])
     _at_least_1d("tensor_split", shape)
-    how = b["indices_or_sections"]
+    given = {k: b[k] for k in ("indices_or_sections", "indices", "sections") if b[k] is not None}
+    if len(given) != 1 or isinstance(given.get("indices", ()), int) or isinstance(given.get("sections", 0), (list, tuple)):
+        raise SpecError(f"tensor_split(): give indices_or_sections (positionally), indices=[...] or "
+                        f"sections=n: one of them, got {given or 'none'}")
+    (what, how), = given.items()
     d = wrap("tensor_split", b["dim"], len(shape))
     n = shape[d]
     if isinstance(how, (list, tuple)):
-        ends = int_list("tensor_split", how, "indices_or_sections")
+        ends = int_list("tensor_split", how, what)
         sizes, start = [], 0
         for end in [*ends, None]:
             sizes.append(slice_length(start, end, 1, n))
             start = end
         return _pieces("tensor_split", shape, d, sizes)
-    sections = as_int("tensor_split", how, "indices_or_sections")
+    sections = as_int("tensor_split", how, what)
     if is_expr(sections) or sections <= 0:
         raise ParamError(f"tensor_split: the number of sections must be greater than 0, got {pretty(sections)}")
     # the first n % sections pieces are one larger: ceil((n - i) / sections) each
@@ -372,15 +212,6 @@ def _ex(call, *shapes):
 
 
 FUNCTIONS = [
-    IndexType("getitem", params("input:tensor", "index"), _getitem, "indexing",
-              "x[index]: integers (negative count from the end), slices with a step > 0, None (a new "
-              "axis), ..., and lists of integers (an index tensor: x[:, [0, 4, 5]] picks channels), "
-              "as torch indexes.",
-              (_ex("x[:, 0]", (2, 3, 4)), _ex("x[..., 1:3, None]", (2, 3, 4)), _ex("x[:, [0, 2]]", (2, 3, 4)),
-               _ex("x[-1, ::2]", (2, 5, 4)), _ex("x[[0, 1], :, [1, 0]]", (2, 3, 4)), _ex("x[5:]", (2, 3)),
-               _ex("x[:, 3]", (2, 3, 4)), _ex("x[::-1]", (2, 3)), _ex("x[0, 0, 0]", (2, 3)),
-               _ex("x[:, [0, 3]]", (2, 3, 4)), _ex("x[[0, 1], [0, 1, 2]]", (2, 3, 4))),
-              method=False),
     FunctionType("narrow", params("input:tensor", "dim", "start", "length"), _narrow, "indexing",
                  "length elements of dim from start (start may be negative).",
                  (_ex("x.narrow(1, 1, 2)", (2, 3, 4)), _ex("torch.narrow(x, -1, -2, 2)", (2, 3, 4)),
@@ -403,10 +234,14 @@ FUNCTIONS = [
                  "(which must add up to the size).",
                  (_ex("x.split(4, 1)", (2, 3, 4)), _ex("torch.split(x, [3], dim=1)", (2, 3, 4)),
                   _ex("x.split([1, 1], 1)", (2, 3, 4)), _ex("x.split(0)", (2, 3)), _ex("x.split(-1)", (2, 3)))),
-    FunctionType("tensor_split", params("input:tensor", "indices_or_sections", ("dim", 0)), _tensor_split, "split",
-                 "Splits dim into n sections (the first size % n one larger), or at the listed indices.",
+    FunctionType("tensor_split", params("input:tensor", ("indices_or_sections", None), ("dim", 0), ("|indices", None),
+                                        ("|sections", None)), _tensor_split, "split",
+                 "Splits dim into n sections (the first size % n one larger), or at the listed indices "
+                 "(given positionally, or as sections=n or indices=[...]).",
                  (_ex("x.tensor_split(1, dim=1)", (2, 3)), _ex("x.tensor_split([], 1)", (2, 3)),
-                  _ex("x.tensor_split(0)", (2, 3)), _ex("torch.tensor_split(x, [1], 2)", (2, 3)))),
+                  _ex("x.tensor_split(0)", (2, 3)), _ex("torch.tensor_split(x, [1], 2)", (2, 3)),
+                  _ex("torch.tensor_split(x, indices=(1,), dim=1)", (2, 3)), _ex("x.tensor_split(sections=2)", (3, 2)),
+                  _ex("x.tensor_split(indices=2)", (3, 2)), _ex("x.tensor_split(sections=[2])", (3, 2)))),
     FunctionType("unbind", params("input:tensor", ("dim", 0)), _unbind, "split",
                  "One tensor per index of dim, without it.",
                  (_ex("x.unbind(1)", (2, 1, 4)), _ex("torch.unbind(x, -1)", (3, 1)), _ex("x.unbind(2)", (2, 3)),

@@ -13,6 +13,11 @@ table's rows, two einsums (h and w) and a matmul (t), broadcast to ``[B, heads, 
 ``_add_shortcut(x, shortcut, residual_with_cls_embed)`` adds the shortcut in place, the
 class token included or not (``x[:, :, 1:, :] += shortcut[:, :, 1:, :]``).
 
+``_unsqueeze(x, target_dim, expand_dim)`` gives x with a dim of size 1 inserted at
+``expand_dim`` when x has ``target_dim - 1`` dims (x itself when it has ``target_dim``, else
+ValueError) and, as a second value, x's own number of dims, which
+``_squeeze(x, target_dim, expand_dim, tensor_dim)`` reads to squeeze ``expand_dim`` again.
+
 The rules follow the functions' code statement by statement, with torch's broadcasting:
 an in-place ``+=`` broadcasts its right side into the left's shape (attn's batch may be
 larger than q's batch of 1), einsum broadcasts a size of 1 (a table of one column), the
@@ -26,8 +31,11 @@ interpolation and the additions are not counted); ``_add_shortcut``: 0.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from convcalc.engine.symbolic import any_symbolic, is_symbolic, unequal, violated
 from convcalc.errors import ParamError, ShapeError
+from convcalc.ops import shape as shape_ops
 from convcalc.ops.base import GLOBAL, Step, check_bool, prod
 from convcalc.ops.function import FunctionType, params
 from convcalc.ops.linalg import matmul_shape
@@ -82,7 +90,49 @@ ADD_SHORTCUT_FUNCTION = '''def _add_shortcut(x, shortcut, residual_with_cls_embe
     return x
 '''
 
+UNSQUEEZE_FUNCTION = '''def _unsqueeze(x, target_dim, expand_dim):
+    """torchvision's MViT _unsqueeze: x with a new dim of size 1 at expand_dim when it is one
+    dim short of target_dim (else as it is, or ValueError), and x's own number of dims."""
+    rank = x.dim()
+    if rank not in (target_dim - 1, target_dim):
+        raise ValueError(f"Unsupported input dimension {x.shape}")
+    return (x.unsqueeze(expand_dim) if rank == target_dim - 1 else x), rank
+'''
+
+SQUEEZE_FUNCTION = '''def _squeeze(x, target_dim, expand_dim, tensor_dim):
+    """torchvision's MViT _squeeze: undoes _unsqueeze, which gave tensor_dim."""
+    return x.squeeze(expand_dim) if tensor_dim == target_dim - 1 else x
+'''
+
 # Shape rules ---------------------------------------------------------------------------
+
+_SHAPE = {f.name: f for f in shape_ops.FUNCTIONS}  # unsqueeze and squeeze, as torch's
+
+
+def _dims(op: str, b: dict, *names) -> None:
+    for name in names:
+        if not _integer(b[name]):
+            raise ParamError(f"{op}: {name} must be an integer, got {b[name]!r}")
+
+
+def _unsqueeze(b):
+    _dims("_unsqueeze", b, "target_dim", "expand_dim")
+    x, target = b["x"], b["target_dim"]
+    if len(x) not in (target - 1, target):
+        raise ShapeError(f"_unsqueeze: x must have target_dim = {target} dims, or one fewer, got the "
+                         f"{len(x)}-d shape {list(x)} (torchvision raises ValueError: Unsupported "
+                         "input dimension)", fix=f"give x {target - 1} or {target} dims")
+    step = _SHAPE["unsqueeze"].apply({"input": x, "dim": b["expand_dim"]}) if len(x) == target - 1 \
+        else Step(tuple(x))
+    return replace(step, values=(len(x),))
+
+
+def _squeeze(b):
+    _dims("_squeeze", b, "target_dim", "expand_dim", "tensor_dim")
+    if b["tensor_dim"] != b["target_dim"] - 1:
+        return Step(tuple(b["x"]))
+    return _SHAPE["squeeze"].apply({"input": b["x"], "dim": b["expand_dim"]})
+
 
 
 def _integer(value) -> bool:
@@ -304,7 +354,7 @@ FUNCTIONS = [
              [(2, 3, 13, 5), (2, 3, 13, 4), (5, 4, 1), (3, 4), (3, 4)]),
         ),
         method=False,
-        source=ADD_REL_POS_FUNCTION,
+        source=ADD_REL_POS_FUNCTION, origin=f"{_MVIT}_add_rel_pos",
     ),
     FunctionType(
         "_add_shortcut", params("x:tensor", "shortcut:tensor", "residual_with_cls_embed"),
@@ -321,6 +371,34 @@ FUNCTIONS = [
             (f"{_MVIT}_add_shortcut(x, y, False)", [(3, 5, 4), (3, 5, 4)]),
         ),
         method=False,
-        source=ADD_SHORTCUT_FUNCTION,
+        source=ADD_SHORTCUT_FUNCTION, origin=f"{_MVIT}_add_shortcut",
+    ),
+    FunctionType(
+        "_unsqueeze", params("x:tensor", "target_dim", "expand_dim"), _unsqueeze, "torchvision",
+        doc="torchvision.models.video.mvit._unsqueeze: (x, x.dim()), x unsqueezed at expand_dim "
+        "when it has target_dim - 1 dims; x must have target_dim dims or one fewer. Two values: "
+        "a, n = _unsqueeze(x, 4, 1).",
+        examples=(
+            (f"{_MVIT}_unsqueeze(x, 4, 1)", [(2, 5, 3)]),
+            (f"{_MVIT}_unsqueeze(x, 4, 1)", [(2, 3, 5, 3)]),
+            (f"{_MVIT}_unsqueeze(x, 5, -1)", [(2, 3, 5, 3)]),
+            (f"{_MVIT}_unsqueeze(x, 4, 1)", [(5, 3)]),
+            (f"{_MVIT}_unsqueeze(x, 4, 4)", [(2, 5, 3)]),
+        ),
+        method=False, values=1,
+        source=UNSQUEEZE_FUNCTION, origin=f"{_MVIT}_unsqueeze",
+    ),
+    FunctionType(
+        "_squeeze", params("x:tensor", "target_dim", "expand_dim", "tensor_dim"), _squeeze, "torchvision",
+        doc="torchvision.models.video.mvit._squeeze: x.squeeze(expand_dim) when tensor_dim (from "
+        "_unsqueeze) is target_dim - 1, else x.",
+        examples=(
+            (f"{_MVIT}_squeeze(x, 4, 1, 3)", [(2, 1, 5, 3)]),
+            (f"{_MVIT}_squeeze(x, 4, 1, 4)", [(2, 1, 5, 3)]),
+            (f"{_MVIT}_squeeze(x, 4, 1, 3)", [(2, 4, 5, 3)]),
+            (f"{_MVIT}_squeeze(x, 4, 7, 3)", [(2, 1, 5, 3)]),
+        ),
+        method=False,
+        source=SQUEEZE_FUNCTION, origin=f"{_MVIT}_squeeze",
     ),
 ]

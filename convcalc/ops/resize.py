@@ -329,7 +329,8 @@ FUNCTIONS = [
                  "torchvision.transforms.v2.functional.center_crop: (*, H, W) -> (*, h, w), zero-padded "
                  "first where the crop is larger; offset int(round((H - h) / 2)).",
                  (_ex("center_crop(x, [4, 6])", (1, 3, 8, 9)), _ex("center_crop(x, 10)", (3, 7, 5)),
-                  _ex("center_crop(x, [5])", (2, 4, 6))), method=False, source=CENTER_CROP_SOURCE),
+                  _ex("center_crop(x, [5])", (2, 4, 6))), method=False, source=CENTER_CROP_SOURCE,
+                 origin="torchvision.transforms.v2.functional.center_crop"),
     FunctionType("pixel_shuffle", params("input:tensor", "upscale_factor"), _pixel_shuffle, "resampling",
                  "(*, C·r², H, W) -> (*, C, H·r, W·r).",
                  (_ex("F.pixel_shuffle(x, 2)", (1, 8, 3, 3)), _ex("F.pixel_shuffle(x, 2)", (1, 6, 3, 3)),

@@ -353,6 +353,8 @@ LAYERS = [
     ),
 ]
 
+_SWIN = "torchvision.models.swin_transformer."
+
 FUNCTIONS = [
     FunctionType(
         "_patch_merging_pad", params("x:tensor"), _patch_merging_pad, "torchvision",
@@ -363,7 +365,7 @@ FUNCTIONS = [
                   ("torchvision.models.swin_transformer._patch_merging_pad(x)", [(2, 1, 7, 7, 2)]),
                   ("torchvision.models.swin_transformer._patch_merging_pad(x)", [(4, 5)])),
         method=False,
-        source=PATCH_MERGING_PAD_FUNCTION,
+        source=PATCH_MERGING_PAD_FUNCTION, origin=f"{_SWIN}_patch_merging_pad",
     ),
     FunctionType(
         "_get_relative_position_bias",
@@ -380,7 +382,7 @@ FUNCTIONS = [
                   ("torchvision.models.swin_transformer._get_relative_position_bias(x, torch.max(y, 1)[1], [1, 2])",
                    [(3, 2, 2), (4, 1)])),
         method=False,
-        source=RELATIVE_POSITION_BIAS_FUNCTION,
+        source=RELATIVE_POSITION_BIAS_FUNCTION, origin=f"{_SWIN}_get_relative_position_bias",
     ),
     FunctionType(
         "shifted_window_attention",
@@ -406,6 +408,6 @@ FUNCTIONS = [
              [(2, 5, 7, 4), (12, 4), (4, 4), (1, 2, 8, 8)]),
         ),
         method=False,
-        source=SHIFTED_WINDOW_ATTENTION_FUNCTION,
+        source=SHIFTED_WINDOW_ATTENTION_FUNCTION, origin=f"{_SWIN}shifted_window_attention",
     ),
 ]

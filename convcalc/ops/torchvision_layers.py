@@ -178,6 +178,6 @@ FUNCTIONS = [
                   ("torchvision.ops.stochastic_depth(x, 0.5, 'rows')", [(2, 3)]),
                   ("torchvision.ops.stochastic_depth(x, 0.5, 'row')", [()])),
         method=False,
-        source=STOCHASTIC_DEPTH_FUNCTION,
+        source=STOCHASTIC_DEPTH_FUNCTION, origin="torchvision.ops.stochastic_depth",
     ),
 ]

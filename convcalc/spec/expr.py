@@ -156,7 +156,7 @@ def _eval(node, env, tracer=None):
     if isinstance(node, ast.Subscript):
         container, index = _eval(node.value, env, tracer), _eval(node.slice, env, tracer)
         if isinstance(container, TensorLike):
-            return tracer.subscript(container, index, node)
+            return _untraced(node, tracer).subscript(container, index, node)
         if callable(getattr(container, "spec_attribute", None)) and isinstance(index, int) \
                 and not isinstance(index, bool):  # self.features[0], as nn.Sequential indexes
             return container.spec_attribute(str(index))
@@ -181,12 +181,12 @@ def _eval(node, env, tracer=None):
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         operand = _eval(node.operand, env, tracer)
         if isinstance(operand, TensorLike):
-            return tracer.operator(type(node.op).__name__, [operand], node)
+            return _untraced(node, tracer).operator(type(node.op).__name__, [operand], node)
         return _number_op(_UNARY[type(node.op)], operand)
     if isinstance(node, ast.BinOp) and (type(node.op) in _BINARY or isinstance(node.op, ast.MatMult)):
         left, right = _eval(node.left, env, tracer), _eval(node.right, env, tracer)
         if isinstance(left, TensorLike) or isinstance(right, TensorLike):
-            return tracer.operator(type(node.op).__name__, [left, right], node)
+            return _untraced(node, tracer).operator(type(node.op).__name__, [left, right], node)
         if isinstance(node.op, ast.MatMult):
             raise SpecError(f"{ast.unparse(node)!r}: @ needs tensors")
         if isinstance(node.op, ast.Pow) and isinstance(right, (int, float)) and abs(right) > 64:
@@ -232,6 +232,15 @@ def _compare(op, left, right):
     except TypeError:
         raise SpecError(f"cannot compare {left!r} ({type(left).__name__}) with {right!r} "
                         f"({type(right).__name__})") from None
+
+
+def _untraced(node, tracer):
+    """The tracer, for an operation on tensors; where none runs (a layer's constructor
+    arguments, a block's parameters), a tensor is the wrong kind of value."""
+    if tracer is None:
+        raise SpecError(f"{ast.unparse(node)!r}: a tensor cannot be used here, only numbers "
+                        "(does a block parameter or an argument share a value's name, such as x?)")
+    return tracer
 
 
 def _call(node: ast.Call, env, tracer):

@@ -177,6 +177,9 @@ def _parse_input(value, source, line, dtypes=None, name="x"):
 
 
 def _parse_block(name, body, source, line) -> Block:
+    if name in STRUCTURAL or name in MODIFIERS:  # {add: [...]} would read as the merge
+        raise SpecError(f"{source}:{line}: a block cannot be named {name!r}: it is a keyword of "
+                        "the spec language", fix=f"rename it, e.g. {name}_block")
     if isinstance(body, list):
         body = {"layers": body}
     if not isinstance(body, dict) or "layers" not in body:

@@ -42,6 +42,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/net_vs_torchinfo.py
 	$(BIN)/python benchmarks/graph_scale.py
+	$(BIN)/python benchmarks/import_speed.py
 	$(BIN)/python benchmarks/terminal.py
 
 clean:

@@ -168,7 +168,7 @@ def main(argv=None):
     for family, name in torchvision_models(only):
         if family in families:
             shape, meta = input_of(family, name, tv)
-            published[name] = meta.get("_ops")
+            published[family, name] = meta.get("_ops")
             builds.append((family, name, lambda family=family, name=name, shape=shape: (
                 tv.models.get_model(name, **factory(family, name)), shape)))
     if "timm" in families:
@@ -179,7 +179,7 @@ def main(argv=None):
     for family, name, build in builds:
         model, shape = build()
         row = {"family": family, "model": name, **run_one(model.eval(), shape)}
-        row["published_gmacs"] = published.get(name)
+        row["published_gmacs"] = published.get((family, name))
         rows.append(row)
         gmacs = f"{row['macs'] / 1e9:8.3f}" if row["macs"] is not None else "       -"
         tv_ops = f"{row['published_gmacs']:8.3f}" if row["published_gmacs"] else "       -"

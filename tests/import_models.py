@@ -237,3 +237,21 @@ class Gate(nn.Module):
 
     def forward(self, x):
         return x * torch.sigmoid(self.fc(x.mean((2, 3), keepdim=True)))
+
+
+class InPlace(nn.Module):
+    """MViT's positional encoding: a tensor changed in place (add_) and then read."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.temporal = nn.Parameter(torch.zeros(2, 4))
+        self.spatial = nn.Parameter(torch.zeros(3, 4))
+
+    def forward(self, x):
+        x = self.conv(x).flatten(2).transpose(1, 2)  # [N, 36, 4]
+        pos = torch.repeat_interleave(self.temporal, 3, dim=0)  # [6, 4]
+        pos.add_(self.spatial.unsqueeze(0).expand(2, -1, -1).reshape(-1, 4))
+        x = x[:, :6]
+        x.add_(pos)
+        return x

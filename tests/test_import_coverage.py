@@ -81,7 +81,9 @@ def test_torchvision_models_import_exactly_and_round_trip(tv, tmp_path, name, sh
 def test_maxvit_imports_exactly(tv):
     """MaxViT indexes its relative-position table with an int64 buffer (viewed flat): an
     index tensor whose dtype the spec knows. Its windows of 7 need 224 (224 / 32 = 7).
-    (Not in SUBSET: the round trip of its state_dict stops at fx's _tensor_constant buffers.)"""
+    (Not in SUBSET: fx reads its index buffer while tracing and keeps a constant of its
+    values, which a spec, having no data, holds as a zero buffer outside the state_dict:
+    the shapes are exact, the exported model's numbers are not the model's.)"""
     from convcalc.backend.importer import import_spec
 
     holder = type(sys)("coverage_maxvit")

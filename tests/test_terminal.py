@@ -14,6 +14,7 @@ import subprocess
 import sys
 import termios
 import time
+from pathlib import Path
 import uuid
 
 import pytest
@@ -259,3 +260,14 @@ def test_check_shows_a_progress_bar_on_a_terminal_only():
     assert "LeNet on meta (torch " in plain(out) and "12 of 12 operations agree" in plain(out)
     done = subprocess.run([sys.executable, "-c", CHECK_PROBE, *args], capture_output=True, text=True)
     assert done.returncode == 0 and "running torch" not in done.stderr + done.stdout
+
+
+def test_import_shows_a_progress_bar_on_a_terminal_only(tmp_path):
+    pytest.importorskip("torch")
+    models = Path(__file__).parent / "import_models.py"
+    args = ["import", f"{models}:small_cnn", "--input", "1,1,28,28", "-o", str(tmp_path / "s.yaml")]
+    code, out = on_terminal(args, 100, program=("-c", CHECK_PROBE))
+    assert code == 0, out
+    assert f"importing {models}:small_cnn" in plain(out).replace("\n", "")  # the bar, then erased
+    done = subprocess.run([sys.executable, "-c", CHECK_PROBE, *args], capture_output=True, text=True)
+    assert done.returncode == 0 and "importing" not in done.stderr + done.stdout

@@ -52,6 +52,8 @@ class Graph(nn.Module):
                 self.register_parameter(name, child)
             elif isinstance(child, torch.Tensor):
                 self.register_buffer(name, child)
+            elif isinstance(child, tuple):  # (tensor,): a buffer outside the state_dict
+                self.register_buffer(name, child[0], persistent=False)
             else:
                 self.add_module(name, child)
 '''
@@ -114,8 +116,11 @@ class _Writer:
         return f"{self.functions[plain]}()"
 
     def _constructor(self, scope: Scope, indent: int) -> str:
-        children = [(_segment(e), self.group(e, indent + 1) if isinstance(e, Scope) else _layer(e))
+        children = [(e.path[-1], self.group(e, indent + 1) if isinstance(e, Scope) else _layer(e))
                     for e in scope.entries if isinstance(e, Scope) or (e.module and e.reuses is None)]
+        if any("." in name for name, _ in children):  # blocks.0: a ModuleList the forward iterates
+            return _call(self._class(scope), [f"({n!r}, {code})" for n, code in _nest(children, indent + 1)],
+                         indent)
         if not _is_chain(scope) or len(scope.inputs) > 1:
             return _call(self._class(scope), [f"({n!r}, {code})" for n, code in children], indent)
         if [n for n, _ in children] == [str(i) for i in range(len(children))]:
@@ -138,6 +143,25 @@ class _Writer:
 
 def _segment(entry) -> str:
     return entry.path[-1].replace(".", "_")
+
+
+def _nest(children, indent) -> list:
+    """Children named ``blocks.0``, ``blocks.1`` (the modules of a container the forward
+    iterates, as a ModuleList, never calls itself) under one holder ``blocks``, so that the
+    state_dict keys stay the model's."""
+    out: list = []
+    for name, code in children:
+        head, dot, rest = name.partition(".")
+        if not dot:
+            out.append((name, code))
+            continue
+        holder = next((c for c in out if c[0] == head and isinstance(c[1], list)), None)
+        if holder is None:
+            holder = (head, [])
+            out.append(holder)
+        holder[1].append((rest, code))
+    return [(n, c if isinstance(c, str) else _call("Graph", [f"({k!r}, {v})" for k, v in _nest(c, indent + 1)],
+                                                   indent)) for n, c in out]
 
 
 def _close(scope: Scope, needed: set) -> set:
@@ -242,8 +266,7 @@ def _attribute(relative) -> str:
     """``self.conv``, ``getattr(self, '0')``, ``self.g.c`` (a module of a child group,
     called again from here)."""
     code = "self"
-    for segment in relative:
-        segment = segment.replace(".", "_")
+    for segment in (part for name in relative for part in name.split(".")):
         code = (f"{code}.{segment}" if segment.isidentifier() and not keyword.iskeyword(segment)
                 else f"getattr({code}, {segment!r})")
     return code
@@ -277,7 +300,9 @@ def _layer(op: Op) -> str:
     if op.type in LEARNED:
         shape, dtype = op.args["shape"], op.args["dtype"]
         tensor = f"torch.zeros({tuple(shape)!r}, dtype=torch.{dtype})"
-        return f"nn.Parameter({tensor})" if op.type == "Parameter" else tensor
+        if op.type == "Parameter":
+            return f"nn.Parameter({tensor})"
+        return tensor if op.args.get("persistent", True) else f"({tensor},)"
     layer = REGISTRY[op.type]
     names = [s for s, _ in layer.signature]
     args = []

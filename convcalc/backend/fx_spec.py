@@ -180,6 +180,12 @@ class _Writer:
             return self.module(node, group, out)
         if node.op == "call_method":
             receiver, *args = node.args
+            if in_place(node):  # x.add_(y) is x = x.add(y): later reads of x see it
+                target = self.arg(receiver)
+                if not target.isidentifier():
+                    raise Lost(f"{node.target} changes a value that is not named")
+                self.names[node.name] = target
+                return [f"{target} = {target}.{node.target[:-1]}({self.arguments(args, node.kwargs)})"]
             return [f"{out} = {self.arg(receiver)}.{node.target}({self.arguments(args, node.kwargs)})"]
         if node.target is _torch_assert():  # a check: nothing reads its value
             return [self.function(node)]
@@ -193,11 +199,14 @@ class _Writer:
             raise Lost(f"attribute {node.target} is a {type(value).__name__}, not a tensor")
         kind = "Parameter" if isinstance(value, torch.nn.Parameter) else "Buffer"
         dtype = str(value.dtype).removeprefix("torch.")
-        extra = "" if dtype == "float32" else f", dtype={dtype!r}"
         segment = _relative(node.target, group.path)
         group.index += 1
-        return mapping({"name": segment, "as": out, kind: [list(value.shape)]}) if not extra else \
-            mapping({"name": segment, "as": out, kind: {"shape": list(value.shape), "dtype": dtype}})
+        args = {"shape": list(value.shape)}
+        if dtype != "float32":
+            args["dtype"] = dtype
+        if node.target.startswith("_tensor_constant"):  # made by fx's trace, not in the model's state_dict
+            args["persistent"] = False
+        return mapping({"name": segment, "as": out, kind: args if len(args) > 1 else [args["shape"]]})
 
     def module(self, node, group, out) -> list:
         module = self.gm.get_submodule(node.target)
@@ -290,12 +299,22 @@ def _live(nodes) -> set:
     live = set()
     work = [n for n in nodes if n.op == "output" or (n.op == "call_function" and n.target is torch._assert)]
     while work:
-        node = work.pop()
-        if node in live:
-            continue
-        live.add(node)
-        work.extend(node.all_input_nodes)
+        while work:
+            node = work.pop()
+            if node in live:
+                continue
+            live.add(node)
+            work.extend(node.all_input_nodes)
+        # an in-place method (x.add_(y)) is live when what it changes is
+        work = [n for n in nodes if n not in live and in_place(n) and n.args[0] in live]
     return live
+
+
+def in_place(node) -> bool:
+    """``x.add_(y)``: a method that changes its receiver (the result is the receiver)."""
+    target = node.target
+    return (node.op == "call_method" and isinstance(target, str) and target.endswith("_")
+            and not target.endswith("__") and bool(node.args))
 
 
 def _modules(node) -> list:

@@ -73,26 +73,33 @@ def _load(target, module_name, attr, torch):
 MAX_ROUNDS = 50  # --approximate: nodes replaced one lowering failure at a time
 
 
+STAGES = 5  # load, trace, run, translate and verify, fold: what advance() counts
+
+
 def import_spec(target: str, input_shape, approximate: bool = False, dtype: str = "float32",
-                flat: bool = False) -> tuple[str, list]:
+                flat: bool = False, advance=lambda n=1: None) -> tuple[str, list]:
     """A YAML spec for the model, verified against it, and notes for the user; folded into
-    blocks unless ``flat`` (and only where the folded spec is the same graph)."""
+    blocks unless ``flat`` (and only where the folded spec is the same graph).
+    ``advance()`` is called after each of the ``STAGES`` (a progress bar)."""
     import torch
 
     from convcalc.backend import fx_spec, fx_trace
 
     model = load_model(target)
+    advance()
     if isinstance(model, torch.jit.ScriptModule):
         raise ConvcalcError(f"{target} is a TorchScript module, whose Python code is gone; convcalc "
                             "imports an nn.Module by tracing its forward with torch.fx",
                             fix="import the model before torch.jit.script or trace")
     gm = fx_trace.trace(model)
+    advance()
     inputs = [_example(torch, input_shape, dtype)]
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) > len(inputs) and not all(n.args for n in placeholders[len(inputs):]):
         raise ConvcalcError(f"{target}'s forward takes {len(placeholders)} inputs "
                             f"({', '.join(n.name for n in placeholders)}); --input gives one")
     seen = fx_trace.run(gm, inputs)
+    advance()
     name = target.rpartition(":")[2]
     lost: dict = {}
     for _ in range(MAX_ROUNDS):
@@ -117,10 +124,12 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
         lost[node_name] = why
     else:
         raise ConvcalcError(f"more than {MAX_ROUNDS} operations of {target} cannot be expressed")
+    advance()
     text, notes = imported.text, _notes(model, gm)
     if not flat and not imported.lost:
         text, note = _folded(imported, model, header, name)
         notes += [note] if note else []
+    advance()
     if imported.lost:
         lines = [f"APPROXIMATE: {len(imported.lost)} operations replaced by their traced values:"]
         lines += [f"  {n}{_where(_node(gm, n))}: {why}" for n, why in imported.lost]

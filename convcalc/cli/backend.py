@@ -113,7 +113,12 @@ def import_(target, input_shape, dtype, approximate, flat, output):
     shape = parse_shape(input_shape)
     if any_symbolic(shape):
         raise click.UsageError("--input must be numeric to trace a model")
-    text, notes = import_spec(target, shape, approximate=approximate, dtype=dtype, flat=flat)
+    from convcalc.backend.importer import STAGES
+    from convcalc.cli.progress import progress
+
+    with progress(STAGES, f"importing {target}") as advance:
+        text, notes = import_spec(target, shape, approximate=approximate, dtype=dtype, flat=flat,
+                                  advance=advance)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -247,12 +247,17 @@ class Tracer:
     def learned(self, kind: str, args, kwargs):
         """``Parameter(shape, dtype='float32')``: a learned tensor (counted in params) or a
         buffer; it has no input."""
-        names = ("shape", "dtype")
+        names = ("shape", "dtype", "persistent")
         bound = {"shape": None, "dtype": "float32", **dict(zip(names, args))}
         for k, v in kwargs.items():
-            if k not in names or k in dict(zip(names, args)):
-                raise SpecError(f"{kind}(shape, dtype='float32'): unexpected argument {k!r}")
+            if k not in names or k in dict(zip(names, args)) or (k == "persistent" and kind != "Buffer"):
+                raise SpecError(f"{kind}(shape, dtype='float32'{', persistent=True' if kind == 'Buffer' else ''}): "
+                                f"unexpected argument {k!r}")
             bound[k] = v
+        if bound.setdefault("persistent", True) is not True and (kind != "Buffer" or bound["persistent"] is not False):
+            raise SpecError(f"{kind}: persistent must be True or False, got {bound['persistent']!r}")
+        if kind == "Parameter":
+            del bound["persistent"]
         shape = bound["shape"]
         if not isinstance(shape, (list, tuple)) or not all(
                 is_symbolic(s) or (isinstance(s, int) and not isinstance(s, bool) and s >= 0) for s in shape):

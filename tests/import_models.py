@@ -255,3 +255,25 @@ class InPlace(nn.Module):
         x = x[:, :6]
         x.add_(pos)
         return x
+
+
+class MaskedBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x, attn_mask=None):
+        return x + F.scaled_dot_product_attention(self.fc(x), x, x, attn_mask=attn_mask)
+
+
+class Masked(nn.Module):
+    """timm's ViT: forward(x, attn_mask=None) passes the default through its blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([MaskedBlock() for _ in range(3)])
+
+    def forward(self, x, attn_mask=None):
+        for block in self.blocks:
+            x = block(x, attn_mask=attn_mask)
+        return x

@@ -181,3 +181,8 @@ def test_token_indices_take_a_dtype(tmp_path):
 def test_torchscript_is_refused_in_one_line():
     code, _, err = run("import", f"{MODELS}:scripted", "--input", "1,1,28,28")
     assert code == 1 and err.count("\n") == 1 and "TorchScript" in err
+
+
+def test_an_input_left_at_its_default_is_written_where_it_is_used(tmp_path):
+    text, _ = agrees(tmp_path, MODELS, "Masked", "2,5,8", "3,4,8")
+    assert "attn_mask=None" in text and "blocks:" in text  # folded: the blocks take only x

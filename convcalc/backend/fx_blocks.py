@@ -370,7 +370,7 @@ def _block_name(cls_name: str, taken: set) -> str:
 
 # repeats --------------------------------------------------------------------------------
 
-_CALL = re.compile(r'^\{name: "(\w*?)(\d+)", (\w+): (\[[^\]]*\]|null), in: "([^"]*)", as: "([^"]*)"\}$')
+_CALL = re.compile(r'^\{name: "([\w.]*?)(\d+)", (\w+): (\[[^\]]*\]|null), in: "([^"]*)", as: "([^"]*)"\}$')
 _INDEXED = re.compile(r"^(\{name: |\w+ = [A-Z]\w*\(.*\)\()")  # items numbered like nn.Sequential's
 
 

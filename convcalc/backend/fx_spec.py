@@ -56,6 +56,7 @@ class _Writer:
         self.names: dict = {}
         self.taken = {"self", "torch", "F", "nn", "_", "x", "_assert", "Parameter", "Buffer"} | BUILTINS
         self.calls: dict = {}  # leaf module path -> the group it was declared in
+        self.constants: dict = {}  # an input left at its default (attn_mask=None): its value
         self.lost: list = []
         self.closed: set = set()
 
@@ -83,8 +84,8 @@ class _Writer:
         for node in nodes:
             if node.op == "placeholder":
                 seen = self.seen.get(node.name)
-                if seen is not None and not seen.is_tensor and node.args:  # attn_mask=None: its default
-                    root.entries.append((f"{self.name(node)} = {literal(node.args[0])}", node.name))
+                if seen is not None and not seen.is_tensor and node.args:  # attn_mask=None: its default,
+                    self.constants[node.name] = node.args[0]  # written where it is used
                     continue
                 if seen is None or not seen.is_tensor:
                     raise Lost(f"input {node.name} is not a tensor")
@@ -263,7 +264,7 @@ class _Writer:
         import torch.fx
 
         if isinstance(value, torch.fx.Node):
-            return self.name(value)
+            return literal(self.constants[value.name]) if value.name in self.constants else self.name(value)
         if isinstance(value, (list, tuple)):
             inner = ", ".join(self.arg(v) for v in value)
             if isinstance(value, tuple):

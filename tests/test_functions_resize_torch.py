@@ -30,7 +30,9 @@ def _kw(**kwargs) -> str:
 
 
 _OMIT = object()
-SCALES = [0.3, 0.5, 1, 1.5, 2, 2.7, 3, 0, -0.5, True, "a"]
+# True for a number, or a number for a boolean, is refused on purpose where torch takes it
+# (tests/test_function_types_torch.py); these are the values both judge alike.
+SCALES = [0.3, 0.5, 1, 1.5, 2, 2.7, 3, 0, -0.5, "a"]
 MODES = ["nearest"] * 3 + ["nearest-exact", "linear", "bilinear", "bilinear", "bicubic", "trilinear",
                            "area", "area", "lanczos", "foo"]
 
@@ -86,7 +88,7 @@ def pad_calls(draw):
     pad = {"list": pad, "tuple": tuple(pad), "int": 1, "float": [1.0, 1]}[form]
     mode = draw(st.sampled_from([_OMIT, "constant", "reflect", "reflect", "replicate", "replicate",
                                  "circular", "foo"]))
-    value = draw(st.sampled_from([_OMIT, _OMIT, None, 0, 0.5, True, "a"]))
+    value = draw(st.sampled_from([_OMIT, _OMIT, None, 0, 0.5, "a"]))
     return f"F.pad(x, {pad!r}{_kw(mode=mode, value=value)})", shape
 
 
@@ -133,7 +135,7 @@ def test_center_crop_source_is_torchvisions():
 
 @settings(max_examples=400, deadline=None)
 @given(shape=tensors([1, 2, 3, 3, 4, 4]),
-       output_size=st.one_of(st.integers(-2, 10), st.sampled_from([2.7, True, "a", [3, 4, 5], [2.0, 3]]),
+       output_size=st.one_of(st.integers(-2, 10), st.sampled_from([2.7, "a", [3, 4, 5], [2.0, 3]]),
                              st.lists(st.integers(-2, 10), min_size=1, max_size=2)))
 def test_center_crop(shape, output_size):
     from convcalc.backend.tvcompat import import_torchvision
@@ -164,7 +166,7 @@ OUTPUT_SIZES = st.one_of(st.integers(-1, 6), st.sampled_from([None, (None, 2), (
 
 @settings(max_examples=400, deadline=None)
 @given(nd=st.sampled_from(["1d", "2d", "3d", "max2d"]), data=st.data(), output_size=OUTPUT_SIZES,
-       indices=st.sampled_from([_OMIT, False, True, 1]))
+       indices=st.sampled_from([_OMIT, False, True]))
 def test_adaptive_pools(nd, data, output_size, indices):
     rank = {"1d": 3, "2d": 4, "3d": 5, "max2d": 4}[nd]
     shape = data.draw(tensors([rank - 2, rank - 1, rank, rank, rank + 1]))
@@ -188,9 +190,10 @@ def test_pools(shape, op, kernel, stride, padding, dilation, ceil_mode, extra):
                      count_include_pad=extra if extra in (_OMIT, False, True, 1) else _OMIT,
                      divisor_override=extra if extra in (0, 2, True) else _OMIT)
     else:
-        kwargs = _kw(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode, return_indices=extra)
+        kwargs = _kw(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
+                     return_indices=extra if isinstance(extra, bool) else _OMIT)
     step = agree(f"F.{op}_pool2d(x, {kernel!r}{kwargs})", [shape])
-    if step is not None and op == "max" and extra not in (_OMIT, False, 0):
+    if step is not None and op == "max" and extra is True:
         assert step.more == (step.out,)
 
 

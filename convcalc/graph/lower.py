@@ -361,7 +361,10 @@ class _Lowering(Tracer):
             where = name
         else:
             where = f"layer {name} {type_name}"
-        located = type(error)(f"{self.source}:{item.line}: {where}: {error.message}", fix=error.fix)
+        message = error.message
+        if message.startswith(f"{type_name}: ") and where.endswith(type_name):
+            message = message[len(type_name) + 2:]  # the rule named itself: say it once
+        located = type(error)(f"{self.source}:{item.line}: {where}: {message}", fix=error.fix)
         located.path = name
         located.layer_type = type_name
         return located

@@ -117,28 +117,38 @@ class Infer:
 class Kind:
     """The type PyTorch accepts for an argument: ``number`` (an int or a float, never a
     bool or a string), ``boolean`` (True or False only: PyTorch's ``if bias:`` would take the
-    string 'false' as true), or one of ``choices``; ``optional`` also allows None."""
+    string 'false' as true), ``dims`` (an int or a sequence of ints: squeeze's dim), or one
+    of ``choices``; ``optional`` also allows None."""
 
-    what: str  # "number", "boolean" or "choice"
+    what: str  # "number", "boolean", "dims" or "choice"
     optional: bool = False
     choices: tuple = ()
 
-    def check(self, name: str, value) -> None:
+    def check(self, name: str, value, op: str = "") -> None:
+        """Refuses a wrong-typed ``value``; ``op`` names a function (``relu: inplace ...``)."""
         if value is None and self.optional:
             return
+        label = f"{op}: {name}" if op else name
         if self.what == "choice":
             if not isinstance(value, str) or value not in self.choices:
                 shown = ", ".join(map(repr, self.choices))
-                raise ParamError(f"{name} must be one of {shown}, got {value!r}")
+                raise ParamError(f"{label} must be one of {shown}, got {value!r}")
             return
         if self.what == "boolean":
             ok = isinstance(value, bool)
+        elif self.what == "dims":
+            ok = all(_is_int(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
         else:
             ok = (not isinstance(value, bool) and isinstance(value, (int, float))) or is_symbolic(value)
         if not ok:
             none = " or None" if self.optional else ""
-            raise ParamError(f"{name} must be {'true or false' if self.what == 'boolean' else 'a number'}"
-                             f"{none}, got {value!r}", fix=_unquote(value))
+            wanted = {"boolean": "true or false", "dims": "an integer or a list of integers"}
+            raise ParamError(f"{label} must be {wanted.get(self.what, 'a number')}{none}, got {value!r}",
+                             fix=_unquote(value))
+
+
+def _is_int(value) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or is_symbolic(value)
 
 
 def _unquote(value) -> str | None:

@@ -40,12 +40,17 @@ def _conv_function(nd: int):
             raise ShapeError(f"{op}: bias must have the shape [{out}] (the weight's out_channels), "
                              f"got {list(bias)}")
         bound = {"in_channels": channels, "out_channels": out, "kernel_size": tuple(weight[2:]),
-                 "stride": b["stride"], "padding": b["padding"], "dilation": b["dilation"],
+                 "stride": _spread(b["stride"]), "padding": _spread(b["padding"]), "dilation": _spread(b["dilation"]),
                  "groups": groups, "bias": bias is not None, "padding_mode": "zeros"}
         step = layer_rule(bound, shape)
         return Step(step.out, macs=step.macs, rf=step.rf, drops=step.drops)
 
     return rule
+
+
+def _spread(value):
+    """ATen's one value for every dim: a one-element list is its element (stride=[2])."""
+    return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
 
 
 def _ex(call, *shapes):
@@ -63,7 +68,8 @@ FUNCTIONS = [
         (2, (_ex("F.conv2d(x, y, z, stride=2, padding=1)", (1, 3, 8, 8), (4, 3, 3, 3), (4,)),
              _ex("F.conv2d(x, y, groups=2)", (1, 4, 5, 5), (6, 2, 3, 3)),
              _ex("F.conv2d(x, y, padding='same', dilation=2)", (1, 3, 7, 7), (2, 3, 3, 3)),
-             _ex("F.conv2d(x, y)", (1, 3, 5, 5), (4, 2, 3, 3)))),
+             _ex("F.conv2d(x, y)", (1, 3, 5, 5), (4, 2, 3, 3)), _ex("F.conv2d(x, y, stride=[2], padding=[1])", (1, 3, 8, 8), (4, 3, 3, 3)),
+             _ex("F.conv2d(x, y, stride=[])", (1, 3, 8, 8), (4, 3, 3, 3)))),
         (3, (_ex("F.conv3d(x, y, stride=(1, 2, 2))", (1, 2, 4, 6, 6), (3, 2, 3, 3, 3)),)),
     )
 ]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from convcalc.errors import SpecError
-from convcalc.ops.base import REQUIRED, Step
+from convcalc.ops.base import NUMBER, REQUIRED, Kind, Step, kind_of
 
 TENSOR = "tensor"  # one tensor
 TENSORS = "tensors"  # a list (or tuple) of tensors, like torch.cat's
@@ -23,6 +23,10 @@ VARARGS = "varargs"  # the remaining positional arguments, or one sequence: perm
 OPERAND = "operand"  # a tensor or a Python number (add's other)
 INDEX = "index"  # getitem's index: Python values that may hold tensors (x[:, idx])
 VALUE = "value"
+
+# Argument kinds that neither a default nor base.KINDS tells, by name, for every function
+# (a function's own ``kinds`` come first): add's and addmm's scalars default to the int 1.
+FUNCTION_KINDS = {"alpha": NUMBER, "beta": NUMBER, "scale": Kind("number", optional=True)}
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class FunctionType:
     # this entry, and a spec may call it by that full name
     origin: str = ""
     values: int = 0  # Python values it returns after its one tensor (Step.values)
+    # argument kinds that differ from FUNCTION_KINDS and base.KINDS (pad's value may be None,
+    # F.batch_norm's momentum not); None: the rule checks that argument itself
+    kinds: dict = field(default_factory=dict)
     arg_names: frozenset = field(init=False)
 
     def __post_init__(self):
@@ -121,6 +128,7 @@ class FunctionType:
             if key in bound:
                 raise SpecError(f"{self.name}(): got multiple values for argument {key!r}")
             bound[key] = tuple(value) if self.kind(key) == VARARGS and isinstance(value, list) else value
+        self._check_kinds(bound)
         for param in self.signature:
             if param.name not in bound:
                 if param.default is REQUIRED:
@@ -129,6 +137,21 @@ class FunctionType:
         for param in self.signature:
             self._check_tensors(param, bound[param.name])
         return bound
+
+    def _check_kinds(self, given: dict) -> None:
+        """The types of the values given (defaults are torch's own), as torch checks them,
+        before any rule reads them: each value argument's kind (``kind_of``: a bool default
+        makes a boolean, a float default a number; names in ``FUNCTION_KINDS`` and
+        ``base.KINDS``); sizes, counts and dims are left to the function's rule."""
+        for param in self.signature:
+            if param.kind != VALUE or param.name not in given:
+                continue
+            if param.name in self.kinds:
+                kind = self.kinds[param.name]
+            else:
+                kind = FUNCTION_KINDS.get(param.name) or kind_of(param.name, param.default)
+            if kind is not None:
+                kind.check(param.name, given[param.name], op=self.name)
 
     def kind(self, name: str) -> str:
         return next(p.kind for p in self.signature if p.name == name)

@@ -25,7 +25,7 @@ from convcalc.engine import shapes
 from convcalc.engine.symbolic import any_symbolic, unequal, violated
 from convcalc.errors import ParamError, ShapeError
 from convcalc.ops import padding
-from convcalc.ops.base import GLOBAL, Mix, Scale, Step, Window, rank_error
+from convcalc.ops.base import GLOBAL, Kind, Mix, Scale, Step, Window, rank_error
 from convcalc.ops.function import FunctionType, params
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
@@ -88,7 +88,7 @@ def _interpolate(b):
         if any(_symbolic(v) for v in values):
             raise ShapeError(f"interpolate: scale_factor must be a number, got {scale} (sizes are symbolic)",
                              fix="give size= instead, computed from the shapes")
-        if any(not isinstance(v, (int, float)) for v in values):
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
             raise ParamError(f"interpolate: scale_factor must be a number or a list of numbers, got {scale!r}")
     if b["recompute_scale_factor"] and size is not None:
         raise ParamError("interpolate: recompute_scale_factor is not meaningful with an explicit size",
@@ -146,10 +146,6 @@ def _pad(b):
                          fix="evaluate the spec for numeric input sizes")
     if not isinstance(pad, (list, tuple)) or any(isinstance(p, bool) or not isinstance(p, int) for p in pad):
         raise ParamError(f"pad: pad must be a list of integers (left, right, top, bottom, ...), got {pad!r}")
-    if mode not in _PAD_MODES:
-        raise ParamError(f"pad: mode must be one of {', '.join(_PAD_MODES)}, got {mode!r}")
-    if value is not None and not isinstance(value, (int, float)):
-        raise ParamError(f"pad: value must be a number, got {value!r}")
     if len(pad) % 2:
         raise ParamError(f"pad: the padding length must be divisible by 2, got {len(pad)}: {list(pad)}",
                          fix="give a (left, right) pair per padded dimension")
@@ -182,10 +178,10 @@ def _pad(b):
 def _crop_size(output_size) -> tuple:
     """torchvision's _center_crop_parse_output_size: a number (truncated), or a list of 1 or
     2 sizes (a float passes here, and fails where torchvision pads or slices with it)."""
-    if isinstance(output_size, (int, float)):
+    if isinstance(output_size, (int, float)) and not isinstance(output_size, bool):  # True is 1 to torch
         return (int(output_size),) * 2
     if isinstance(output_size, (list, tuple)) and len(output_size) in (1, 2) and all(
-            isinstance(v, (int, float)) or _symbolic(v) for v in output_size):
+            (isinstance(v, (int, float)) and not isinstance(v, bool)) or _symbolic(v) for v in output_size):
         return tuple(output_size) * (3 - len(output_size))
     raise ParamError(f"center_crop: output_size must be an integer or a list of 1 or 2 integers, "
                      f"got {output_size!r}")
@@ -317,14 +313,14 @@ FUNCTIONS = [
                   _ex("F.interpolate(x, scale_factor=2, align_corners=True)", (1, 3, 4)),
                   _ex("F.interpolate(x, size=(3, 4), mode='bicubic', antialias=True)", (1, 3, 8, 8)),
                   _ex("F.interpolate(x, scale_factor=1.5, mode='trilinear', recompute_scale_factor=True)", (1, 2, 3, 4, 5))),
-                 method=False, summary=("size", "scale_factor", "mode")),
+                 method=False, summary=("size", "scale_factor", "mode"), kinds={"mode": Kind("choice", choices=_MODES)}),
     FunctionType("pad", params("input:tensor", "pad", ("mode", "constant"), ("value", None)), _pad, "padding",
                  "Pads the last len(pad)/2 dims by (left, right, top, bottom, ...); negative pads crop; "
                  "reflect/replicate/circular pad 1-3 trailing dims of a batched or unbatched input.",
                  (_ex("F.pad(x, (1, 2))", (2, 3, 4)), _ex("F.pad(x, [1, 1, 2, 0], mode='reflect')", (1, 3, 4, 4)),
                   _ex("F.pad(x, (-1, -1, 0, 3), value=0.5)", (2, 3)), _ex("F.pad(x, (3, 0), 'reflect')", (2, 3)),
                   _ex("F.pad(x, (1, 1, 1, 1), 'replicate')", (2, 3)), _ex("F.pad(x, (-2, -2))", (2, 3))),
-                 method=False),
+                 method=False, kinds={"mode": Kind("choice", choices=_PAD_MODES), "value": Kind("number", optional=True)}),
     FunctionType("center_crop", params("inpt:tensor", "output_size"), _center_crop, "resampling",
                  "torchvision.transforms.v2.functional.center_crop: (*, H, W) -> (*, h, w), zero-padded "
                  "first where the crop is larger; offset int(round((H - h) / 2)).",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from convcalc.engine.symbolic import is_symbolic, pretty, unequal, violated
 from convcalc.errors import ParamError, ShapeError
-from convcalc.ops.base import Axes, Step, moved, prod, regroup
+from convcalc.ops.base import Axes, Kind, Step, moved, prod, regroup
 from convcalc.ops.function import FunctionType, params
 
 
@@ -389,7 +389,8 @@ FUNCTIONS = [
                  "named dimension of another size is kept, as torch does.",
                  (_ex("x.squeeze()", (2, 1, 4, 1)), _ex("x.squeeze(1)", (2, 1, 4)), _ex("x.squeeze(0)", (2, 1, 4)),
                   _ex("torch.squeeze(x, (1, -1))", (2, 1, 4, 1)), _ex("x.squeeze(3)", (2, 1, 4)),
-                  _ex("x.squeeze((1, -2))", (2, 1, 4)))),
+                  _ex("x.squeeze((1, -2))", (2, 1, 4)), _ex("x.squeeze(None)", (2, 1, 4))),
+                 kinds={"dim": Kind("dims")}),  # given, an int or ints: torch.squeeze(x, None) is refused
     FunctionType("unsqueeze", params("input:tensor", "dim"), _unsqueeze, "shape",
                  "Inserts a size-1 dimension at dim (in [-ndim-1, ndim]).",
                  (_ex("x.unsqueeze(1)", (2, 3)), _ex("torch.unsqueeze(x, -1)", (2, 3)), _ex("x.unsqueeze(3)", (2, 3)))),

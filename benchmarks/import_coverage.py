@@ -111,7 +111,46 @@ def _macs(text: str) -> int:
     return analyse(spec.parse_spec(doc, "<import>")).totals["macs"]
 
 
-def run_one(model, shape):
+def round_trip(text: str, model, shape) -> str:
+    """The spec exported as PyTorch code, loaded with the model's state_dict (strict), run
+    on a random input: "same output", or what differed."""
+    import importlib.util
+    import tempfile
+
+    import torch
+
+    from convcalc import spec
+    from convcalc.backend.export import to_torch
+    from convcalc.graph.run import analyse
+
+    (doc,) = spec.load_documents(text, "<import>")
+    code = to_torch(analyse(spec.parse_spec(doc, "<import>")), "<import>")
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(code)
+    loader = importlib.util.spec_from_file_location("convcalc_round_trip", f.name)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    built = module.build_model().eval()
+    # a module the forward never runs (GoogLeNet's aux1 in eval) is not in the spec: its
+    # keys are the only ones allowed to be left over; every key of the spec must load
+    state = model.state_dict()
+    unused = {k for k in state if f'"{k.split(".")[0]}"' not in text}
+    try:
+        built.load_state_dict({k: v for k, v in state.items() if k not in unused}, strict=True)
+    except RuntimeError as e:
+        return "state_dict: " + str(e).splitlines()[1].strip()[:80]
+    x = torch.randn(shape)
+    with torch.no_grad():
+        want, got = model(x), built(x)
+    if isinstance(want, dict):
+        want, got = next(iter(want.values())), got[0] if isinstance(got, tuple) else got
+    if isinstance(want, (tuple, list)):
+        want, got = want[0], got[0]
+    return "same output" if torch.allclose(want, got, atol=1e-4, rtol=1e-3) else \
+        f"output differs by {(want - got).abs().max().item():.3g}"
+
+
+def run_one(model, shape, check_round_trip=False):
     from convcalc.backend import importer
 
     holder = type(sys)("convcalc_coverage_models")
@@ -127,8 +166,15 @@ def run_one(model, shape):
     elapsed = time.perf_counter() - start
     macs = _macs(text) if text else None
     params = sum(p.numel() for p in model.parameters())
+    trip = None
+    if text and check_round_trip:
+        try:
+            trip = round_trip(text, model, shape)
+        except Exception as e:  # noqa: BLE001 - recorded, as every outcome
+            trip = f"{type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}"
     return {"status": status, "why": why.strip().splitlines()[0] if why else "",
-            "params": params, "macs": macs, "seconds": round(elapsed, 2), "lines": text.count("\n")}
+            "params": params, "macs": macs, "seconds": round(elapsed, 2), "lines": text.count("\n"),
+            "round_trip": trip}
 
 
 def markdown(rows) -> str:
@@ -140,6 +186,11 @@ def markdown(rows) -> str:
         times = sorted(r["seconds"] for r in mine)
         lines.append(f"| {family} | {len(mine)} | {exact} | {100 * exact / len(mine):.0f}% | "
                      f"{times[len(times) // 2]:.2f} s |")
+    trips = [r for r in rows if r.get("round_trip")]
+    if trips:
+        same = sum(r["round_trip"] == "same output" for r in trips)
+        lines += ["", f"Round trip (export, load the model's state_dict, same output): {same} of {len(trips)}."]
+        lines += [f"- {r['family']} {r['model']}: {r['round_trip']}" for r in trips if r["round_trip"] != "same output"]
     failed = [r for r in rows if r["status"] != "exact"]
     if failed:
         lines += ["", "| model | why not exact yet |", "|---|---|"]
@@ -153,6 +204,8 @@ def main(argv=None):
     parser.add_argument("--subset", choices=["ci"], default=None)
     parser.add_argument("--family", default="classification,video,segmentation,timm,smp")
     parser.add_argument("--json", default=None, help="write the rows to this file")
+    parser.add_argument("--round-trip", action="store_true",
+                        help="also export each spec, load the model's state_dict into it and compare outputs")
     parser.add_argument("--markdown", action="store_true",
                         help="print docs/torch.md's coverage table (exact rate per family, then the failures)")
     args = parser.parse_args(argv)
@@ -178,13 +231,13 @@ def main(argv=None):
     rows = []
     for family, name, build in builds:
         model, shape = build()
-        row = {"family": family, "model": name, **run_one(model.eval(), shape)}
+        row = {"family": family, "model": name, **run_one(model.eval(), shape, args.round_trip)}
         row["published_gmacs"] = published.get((family, name))
         rows.append(row)
         gmacs = f"{row['macs'] / 1e9:8.3f}" if row["macs"] is not None else "       -"
         tv_ops = f"{row['published_gmacs']:8.3f}" if row["published_gmacs"] else "       -"
         print(f"{family:14} {name:28} {row['status']:7} {row['seconds']:6.2f}s {row['params']:>12,} "
-              f"{gmacs} {tv_ops} {row['lines']:5} lines  {row['why'][:150]}", flush=True)
+              f"{gmacs} {tv_ops} {row['lines']:5} lines  {row['round_trip'] or ''}  {row['why'][:150]}", flush=True)
     exact = sum(r["status"] == "exact" for r in rows)
     print(f"\n{exact}/{len(rows)} exact")
     if args.markdown:

@@ -277,3 +277,56 @@ class Masked(nn.Module):
         for block in self.blocks:
             x = block(x, attn_mask=attn_mask)
         return x
+
+
+class MadeTensors(nn.Module):
+    """Tensors made in forward, on the input's device: a zeros class token, an arange as a
+    position added to the tokens and as an index, a full(-inf) attention bias, new_zeros."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 4, stride=4)
+        self.qkv = nn.Linear(8, 24)
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = self.embed(x).flatten(2).transpose(1, 2)  # [b, n, 8]
+        token = torch.zeros((x.size(0), 1, x.size(2)), device=x.device)  # fx: traced sizes in a tuple
+        x = torch.cat([token, x], dim=1) + torch.ones(1, 1, 8, device=x.device)
+        positions = torch.arange(x.size(1), device=x.device)
+        x = x + positions[None, :, None] / 100
+        x = x[:, torch.arange(0, x.size(1), 2, device=x.device)]  # every other token
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        bias = torch.full((x.size(1), x.size(1)), float("-inf"), device=x.device)
+        x = x + ((q @ k.transpose(1, 2) + bias).softmax(-1) @ v)
+        x = x + x.new_zeros(x.size(1), 1) + torch.ones_like(x, device=torch.device("cpu"))
+        return self.head(x.mean(1))
+
+
+class NormAct(nn.Module):
+    """timm's BatchNormAct2d: BatchNorm's tensors read by F.batch_norm in a module traced
+    into; num_batches_tracked is never read in eval, but is in the state_dict."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+        self.register_buffer("running_mean", torch.zeros(c))
+        self.register_buffer("running_var", torch.ones(c))
+        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def forward(self, x):
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.1, 1e-5)
+        return F.relu(x)
+
+
+class NormActNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn1 = NormAct(8)
+        self.conv2 = nn.Conv2d(8, 8, 3)
+        self.bn2 = NormAct(8)
+
+    def forward(self, x):
+        return self.bn2(self.conv2(self.bn1(self.conv(x))))

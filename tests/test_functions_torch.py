@@ -3,12 +3,14 @@ refused) gives the same output shapes, or is refused by both. Families add hypot
 property tests in their own files; this walk makes sure no function goes untested."""
 
 import json
+import re
 
 import pytest
 
 from conftest import requires_torch
 from convcalc.errors import ConvcalcError
 from convcalc.ops import FUNCTIONS
+from convcalc.ops.base import DTYPES
 from helpers import report_of
 
 pytestmark = requires_torch
@@ -40,10 +42,14 @@ def torchvision():
     return found
 
 
+DTYPE_ARG = re.compile(r"\bdtype=(['\"])(%s)\1" % "|".join(DTYPES))
+
+
 def torch_shapes(call: str, shapes):
     env = {NAMES[i]: torch.zeros(s) for i, s in enumerate(shapes)}
     # a spec's buffer (an index tensor in getitem's examples): zeros of its dtype
-    env["Buffer"] = lambda shape, dtype="float32": torch.zeros(shape, dtype=getattr(torch, dtype))
+    env["Buffer"] = lambda shape, dtype=torch.float32: torch.zeros(shape, dtype=dtype)
+    call = DTYPE_ARG.sub(r"dtype=torch.\2", call)  # a spec's dtype='int64' is torch's torch.int64
     if call.startswith("center_crop("):  # a spec calls torchvision.transforms.v2's by its name
         torchvision()
         from torchvision.transforms.v2.functional import center_crop

@@ -81,6 +81,16 @@ def test_models_import_exactly_and_follow_other_inputs(tmp_path, name, shape, ot
     agrees(tmp_path, MODELS, name, shape, other)
 
 
+def test_tensors_made_in_forward_import_exactly_and_follow_other_inputs(tmp_path):
+    """torch.zeros(..., device=x.device), torch.arange(n, device=x.device) added and as an
+    index, torch.full(..., float('-inf')) and x.new_zeros: device= dropped, sizes kept as
+    arithmetic on the input's, so another input size follows the model."""
+    text, _ = agrees(tmp_path, MODELS, "MadeTensors", "1,3,16,16", "2,3,24,20")
+    assert "device" not in text
+    assert "torch.zeros((" in text and "torch.ones(1, 1, 8)" in text and "torch.arange(" in text and "float('-inf')" in text and ".new_zeros(" in text
+    assert "torch.ones_like(" in text
+
+
 def test_shape_checks_refuse_where_the_model_does(tmp_path):
     text, _ = agrees(tmp_path, MODELS, "Tokens", "1,3,16,16")
     assert "_assert(" in text and "x.shape" in text  # arithmetic on sizes, not numbers
@@ -186,3 +196,19 @@ def test_torchscript_is_refused_in_one_line():
 def test_an_input_left_at_its_default_is_written_where_it_is_used(tmp_path):
     text, _ = agrees(tmp_path, MODELS, "Masked", "2,5,8", "3,4,8")
     assert "attn_mask=None" in text and "blocks:" in text  # folded: the blocks take only x
+
+
+def test_unread_buffers_are_kept_so_the_state_dict_loads(tmp_path):
+    text, _ = agrees(tmp_path, MODELS, "NormActNet", "1,3,12,12", "2,3,9,9")
+    assert 'name: "num_batches_tracked"' in text and "norm_act:" in text  # folded, buffer kept
+    code, _, err = run("export", tmp_path / "NormActNet.yaml", "-o", tmp_path / "exported.py")
+    assert code == 0, err
+    spec = importlib.util.spec_from_file_location("exported_normact", tmp_path / "exported.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = build(MODELS, "NormActNet")
+    exported = module.build_model().eval()
+    exported.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(exported(x), model(x))

@@ -30,6 +30,9 @@ SUBSET = [
     ("r3d_18", (1, 3, 8, 56, 56), {}),
     ("swin3d_t", (1, 3, 4, 64, 64), {}),  # a short clip: the time window shrinks to it
     ("lraspp_mobilenet_v3_large", (1, 3, 96, 96), {"weights_backbone": None}),
+    # dilated ResNet: three Bottleneck variants, blocks named bottleneck and bottleneck_3
+    # (exported function names must stay distinct)
+    ("fcn_resnet50", (1, 3, 64, 64), {"weights_backbone": None}),
 ]
 
 

@@ -110,9 +110,8 @@ class _Writer:
             return code
         plain = self._constructor(scope, 1)
         if plain not in self.functions:
-            base = re.sub(r"\W", "_", scope.label)
-            taken = sum(1 for n in self.functions.values() if re.fullmatch(rf"{base}(_\d+)?", n))
-            self.functions[plain] = base if not taken else f"{base}_{taken + 1}"
+            self.functions[plain] = _unique(re.sub(r"\W", "_", scope.label), "_",
+                                            set(self.functions.values()) | set(self.class_names.values()))
         return f"{self.functions[plain]}()"
 
     def _constructor(self, scope: Scope, indent: int) -> str:
@@ -134,11 +133,19 @@ class _Writer:
         if forward not in self.class_names:
             label = "Block" if scope.label in ("Sequential", "repeat") else scope.label
             base = "".join(p[:1].upper() + p[1:] for p in re.split(r"\W|_", label) if p) or "Block"
-            taken = sum(1 for n in self.class_names.values() if re.fullmatch(rf"{base}\d*", n))
-            name = base if not taken else f"{base}{taken + 1}"
+            name = _unique(base, "", set(self.class_names.values()) | set(self.functions.values()))
             self.class_names[forward] = name
             self.classes[forward] = f"class {name}(Graph):\n{forward}"
         return self.class_names[forward]
+
+
+def _unique(base: str, sep: str, taken: set) -> str:
+    """``base``, else ``base2``/``base_2``, ``base3``... : the first name not taken (block
+    names may end in digits themselves: bottleneck and bottleneck_3)."""
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}{sep}{n}", n + 1
+    return name
 
 
 def _segment(entry) -> str:

@@ -19,7 +19,10 @@ from convcalc.ops.function import INDEX, OPERAND, TENSOR, TENSORS, VARARGS
 # "torchvision" torchvision.ops.name(kw) (or the function's ``origin``) where torchvision is
 # installed, else the function's own ``source`` (which exported files define, and call as
 # name(kw), its Python values after its tensors dropped); "args" torch.name(*args)
-# with a list of tensors spread and trailing defaults dropped (einsum(eq, x, y), max(x, 1))
+# with a list of tensors spread and trailing defaults dropped (einsum(eq, x, y), max(x, 1));
+# "factory" torch.name(*positional, kw) without arguments left unset (arange(5)), on the
+# device of the network's first input (a spec's device= never changes a shape: ignored).
+# A dtype is a string in a spec ('int64'): torch.int64 here.
 CALLS: dict[str, str] = {
     "add": "operator:+", "sub": "operator:-", "mul": "operator:*", "div": "torch",
     "matmul": "operator:@", "getitem": "getitem",
@@ -44,6 +47,9 @@ CALLS: dict[str, str] = {
     "_add_rel_pos": "torchvision", "_add_shortcut": "torchvision", "_unsqueeze": "torchvision",
     "_squeeze": "torchvision", "_get_relative_position_bias_3d": "torchvision",
     "_compute_attention_mask_3d": "torchvision", "shifted_window_attention_3d": "torchvision",
+    # ops/factories.py: torch.zeros((2, 3), dtype=torch.int64, device=<the network's device>)
+    **dict.fromkeys(("zeros", "ones", "empty", "rand", "randn", "full", "arange"), "factory"),
+    **dict.fromkeys(("new_zeros", "new_ones", "new_empty", "new_full"), "method"),
 }
 # "torchvision" functions run from their origin, not torchvision.ops (swin.py's run from
 # their source: torchvision.models.swin_transformer's are the same computation)
@@ -67,8 +73,15 @@ def run(torch, ftype, bound: dict, values: dict):
             value = [values[v.name] for v in value]
         elif param.kind == INDEX:
             value = _index_values(value, values)
+        elif param.name == "dtype" and isinstance(value, str):
+            value = getattr(torch, value)
         args[param.name] = value
     how = kind(ftype.name)
+    if how == "factory":
+        positional, keywords = _factory_args(ftype, bound, args)
+        if values:
+            keywords["device"] = next(iter(values.values())).device
+        return getattr(torch, ftype.name)(*positional, **keywords)
     first = ftype.signature[0].name
     if how.startswith("operator:"):
         symbol = how.partition(":")[2]
@@ -98,6 +111,17 @@ def run(torch, ftype, bound: dict, values: dict):
             if not (args[p.name] is None and p.default is None)}
     namespace = torch.nn.functional if how == "F" else torch
     return getattr(namespace, ftype.name)(**args)
+
+
+def _factory_args(ftype, bound: dict, values: dict) -> tuple:
+    """A factory's (positional, keywords): its positional arguments but those left unset
+    (arange's end), its keyword-only ones that differ from their defaults, device= left out."""
+    from convcalc.ops.factories import UNSET
+
+    positional = [values[p.name] for p in ftype.signature if not p.keyword_only and bound[p.name] is not UNSET]
+    keywords = {p.name: values[p.name] for p in ftype.signature
+                if p.keyword_only and p.name != "device" and bound[p.name] != p.default}
+    return positional, keywords
 
 
 _COMPILED: dict = {}  # source -> the namespace it defines
@@ -190,9 +214,16 @@ def code(ftype, bound: dict, local: dict) -> str:
             return local[value.name]
         if param.kind == TENSORS:
             return "[" + ", ".join(local[v.name] for v in value) + "]"
+        if param.name == "dtype" and isinstance(value, str):
+            return f"torch.{value}"
         return _literal(value)
 
     how = kind(ftype.name)
+    if how == "factory":
+        positional, keywords = _factory_args(ftype, bound, {p.name: text(p) for p in ftype.signature})
+        if local:  # on the device of the forward's first input
+            keywords["device"] = f"{next(iter(local.values()))}.device"
+        return f"torch.{ftype.name}({', '.join([*positional, *(f'{k}={v}' for k, v in keywords.items())])})"
     first = ftype.signature[0]
     if how.startswith("operator:") and bound.get("alpha", 1) == 1:
         return f"{text(first)} {how.partition(':')[2]} {text(ftype.signature[1])}"
@@ -226,8 +257,8 @@ def code(ftype, bound: dict, local: dict) -> str:
 
 
 def _literal(value) -> str:
-    if isinstance(value, float) and value != value:
-        return "float('nan')"
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return f"float({str(value)!r})"  # float('nan'), float('-inf')
     return repr(value)
 
 

@@ -142,3 +142,34 @@ def _plain_arg(value, arg: str):
         if arg in PER_DIM and value and all(v == value[0] for v in value) and isinstance(value[0], int):
             return value[0]
     return value
+
+
+def unread_buffers(model, groups, read: set, taken: set):
+    """(group, item) for each buffer of a module traced into that its forward never reads
+    (BatchNorm's num_batches_tracked, in eval): a Buffer of the group, read by nothing, so
+    that the model's state_dict loads into the exported spec. ``read``: the attributes the
+    graph reads; ``taken``: the value names in use (extended)."""
+    import json
+
+    for group in groups:
+        if group.holder:
+            continue
+        try:
+            module = model.get_submodule(group.path) if group.path else model
+        except AttributeError:
+            continue
+        persistent = module.state_dict(keep_vars=True)
+        for buffer_name, value in module.named_buffers(recurse=False):
+            target = f"{group.path}.{buffer_name}".lstrip(".")
+            if target in read or buffer_name not in persistent:
+                continue
+            args = {"shape": list(value.shape)}
+            dtype = str(value.dtype).removeprefix("torch.")
+            if dtype != "float32":
+                args["dtype"] = dtype
+            out = target.replace(".", "_")
+            while out in taken:
+                out += "_"
+            taken.add(out)
+            pairs = {"name": buffer_name, "as": out, "Buffer": args}
+            yield group, "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in pairs.items()) + "}"

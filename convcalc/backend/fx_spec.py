@@ -18,8 +18,8 @@ import operator
 import re
 from dataclasses import dataclass, field
 
-from convcalc.backend.fx_layers import Lost, literal, constructor, constructor_args, qualified
-from convcalc.backend.fx_trace import layer_name
+from convcalc.backend.fx_layers import Lost, constructor, constructor_args, literal, qualified, unread_buffers
+from convcalc.backend.fx_trace import in_place, layer_name, live_nodes
 from convcalc.backend.fx_yaml import Group, flow, mapping, render
 
 BINARY = {operator.add: "+", operator.iadd: "+", operator.sub: "-", operator.isub: "-",
@@ -43,10 +43,12 @@ class Imported:
     outputs: list = field(default_factory=list)
 
 
-def translate(gm, seen: dict, header: list, name: str, approximate=frozenset()) -> Imported:
+def translate(gm, seen: dict, header: list, name: str, approximate=frozenset(), model=None) -> Imported:
     """The spec of ``gm``; ``seen`` (fx_trace.run) gives each node's traced value, used for
-    input shapes and for the nodes in ``approximate`` (node name -> why)."""
+    input shapes and for the nodes in ``approximate`` (node name -> why). ``model``, the
+    live model: the buffers of the modules traced into that the forward never reads."""
     writer = _Writer(gm, seen, approximate)
+    writer.model = model
     return writer.write(header, name)
 
 
@@ -57,6 +59,8 @@ class _Writer:
         self.taken = {"self", "torch", "F", "nn", "_", "x", "_assert", "Parameter", "Buffer"} | BUILTINS
         self.calls: dict = {}  # leaf module path -> the group it was declared in
         self.constants: dict = {}  # an input left at its default (attn_mask=None): its value
+        self.read: set = set()  # the attributes get_attr nodes read
+        self.model = None
         self.lost: list = []
         self.closed: set = set()
 
@@ -76,7 +80,7 @@ class _Writer:
 
     def write(self, header, title) -> Imported:
         nodes = list(self.gm.graph.nodes)
-        live = _live(nodes)
+        live = live_nodes(nodes)
         root = Group("", "")
         stack = [root]
         inputs, outputs = {}, []
@@ -94,8 +98,8 @@ class _Writer:
             if node.op == "output":
                 outputs = [self.name(n) for n in _flat(node.args[0])]
                 continue
-            if node not in live:
-                continue
+            if node not in live or _device_only(node):
+                continue  # dead code; x.device read only for a device= argument, which is dropped
             if node.op == "get_attr":  # fx reads it where it is first used: its owner's group
                 owners = [path for path, again in _modules(node) if not again
                           and node.target.startswith(path + ".")
@@ -112,6 +116,10 @@ class _Writer:
             group = stack[-1]
             for text in self.lines(node, group):
                 group.entries.append((text, node.name))
+        if self.model is not None:  # the model's buffers its forward never reads
+            for group, line in unread_buffers(self.model, _tree(root), self.read, self.taken):
+                group.entries.append((line, None))
+                group.index += 1
         return self.render(header, title, root, inputs, outputs, dropped)
 
     def enter(self, stack, paths) -> list:
@@ -195,6 +203,7 @@ class _Writer:
     def attribute(self, node, group, out) -> str:
         import torch
 
+        self.read.add(node.target)
         value = _fetch(self.gm, node.target)
         if not isinstance(value, torch.Tensor):
             raise Lost(f"attribute {node.target} is a {type(value).__name__}, not a tensor")
@@ -243,6 +252,8 @@ class _Writer:
         if fn is operator.getitem:
             return f"{self.arg(args[0], True)}[{_index(args[1], self.arg)}]"
         if fn is builtins.getattr and len(args) == 2 and isinstance(args[1], str):
+            if args[1] == "device":
+                raise Lost(f"{self.arg(args[0])}.device is used for more than a device= argument")
             return f"{self.arg(args[0], True)}.{args[1]}"
         import torch
 
@@ -256,7 +267,9 @@ class _Writer:
     # values -----------------------------------------------------------------------------
 
     def arguments(self, args, kwargs) -> str:
-        parts = [self.arg(a) for a in args] + [f"{k}={self.arg(v)}" for k, v in kwargs.items()]
+        # device= (a torch.device, or x.device) never changes a shape: dropped (docs/torch.md)
+        parts = [self.arg(a) for a in args] + [f"{k}={self.arg(v)}" for k, v in kwargs.items()
+                                               if not (k == "device" and _is_device(v))]
         return ", ".join(parts)
 
     def arg(self, value, operand=False) -> str:
@@ -292,30 +305,30 @@ def _torch_assert():
     return torch._assert
 
 
-def _live(nodes) -> set:
-    """Nodes whose values reach the output, and the checks (``_assert``) with what they
-    read: everything else is dead code (a shape read for nothing)."""
+def _is_device(value) -> bool:
+    """A torch.device constant, or a read of a tensor's ``.device`` (fx's getattr node)."""
     import torch
+    import torch.fx
 
-    live = set()
-    work = [n for n in nodes if n.op == "output" or (n.op == "call_function" and n.target is torch._assert)]
-    while work:
-        while work:
-            node = work.pop()
-            if node in live:
-                continue
-            live.add(node)
-            work.extend(node.all_input_nodes)
-        # an in-place method (x.add_(y)) is live when what it changes is
-        work = [n for n in nodes if n not in live and in_place(n) and n.args[0] in live]
-    return live
+    if isinstance(value, torch.device):
+        return True
+    return (isinstance(value, torch.fx.Node) and value.op == "call_function" and value.target is builtins.getattr
+            and len(value.args) == 2 and value.args[1] == "device")
 
 
-def in_place(node) -> bool:
-    """``x.add_(y)``: a method that changes its receiver (the result is the receiver)."""
-    target = node.target
-    return (node.op == "call_method" and isinstance(target, str) and target.endswith("_")
-            and not target.endswith("__") and bool(node.args))
+def _device_only(node) -> bool:
+    """``x.device`` read for device= arguments only (which the spec drops)."""
+    return _is_device(node) and all(
+        all(a is not node for a in _flat(list(user.args))) and
+        all(v is not node for k, v in user.kwargs.items() if k != "device") for user in node.users)
+
+
+def _tree(group) -> list:
+    out = [group]
+    for entry in group.entries:
+        if isinstance(entry, Group):
+            out.extend(_tree(entry))
+    return out
 
 
 def _modules(node) -> list:

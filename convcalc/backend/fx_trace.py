@@ -174,3 +174,29 @@ def describe(value) -> Seen:
 def _one_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def live_nodes(nodes) -> set:
+    """Nodes whose values reach the output, and the checks (``_assert``) with what they
+    read: everything else is dead code (a shape read for nothing)."""
+    import torch
+
+    live = set()
+    work = [n for n in nodes if n.op == "output" or (n.op == "call_function" and n.target is torch._assert)]
+    while work:
+        while work:
+            node = work.pop()
+            if node in live:
+                continue
+            live.add(node)
+            work.extend(node.all_input_nodes)
+        # an in-place method (x.add_(y)) is live when what it changes is
+        work = [n for n in nodes if n not in live and in_place(n) and n.args[0] in live]
+    return live
+
+
+def in_place(node) -> bool:
+    """``x.add_(y)``: a method that changes its receiver (the result is the receiver)."""
+    target = node.target
+    return (node.op == "call_method" and isinstance(target, str) and target.endswith("_")
+            and not target.endswith("__") and bool(node.args))

@@ -108,7 +108,7 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
         header = [f"{name}, imported from {target} by `{command}`: every operation",
                   "of torch.fx's trace, verified against the model (parameters, every output shape, MACs)."]
         try:
-            imported = fx_spec.translate(gm, seen, header, name, lost)
+            imported = fx_spec.translate(gm, seen, header, name, lost, model)
         except fx_spec.Lost as e:
             node = _node(gm, str(e).split(":", 1)[0])
             if not approximate or node is None or node.name in lost:

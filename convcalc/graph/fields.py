@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcalc.graph.ir import Graph
-from convcalc.ops.base import GLOBAL, Axes, Mix, Scale
+from convcalc.ops.base import GLOBAL, NONE, Axes, Mix, Scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,8 @@ class Field:
     dims: tuple = ()
 
     def apply(self, ops) -> Field:
+        if ops == NONE:  # a tensor made from sizes (x.new_zeros): no input pixel reaches it
+            return Field()
         if self.is_global or ops == GLOBAL:
             return GLOBAL_FIELD
         state = self

@@ -15,19 +15,17 @@ from dataclasses import replace
 from convcalc.engine.symbolic import is_symbolic, violated
 from convcalc.errors import ConvcalcError, ShapeError, SpecError
 from convcalc.ops import OPERATORS, REGISTRY, from_origin, function, lookup
-from convcalc.ops.base import Step
+from convcalc.ops.base import ALIASES, DTYPES, Step
 from convcalc.graph.ir import Op, Scope
 from convcalc.ops.function import TENSOR, FunctionType, Param, Tensor
 from convcalc.spec import expr
 
 LEARNED = ("Parameter", "Buffer")  # learned tensors and buffers: Parameter([1, 1, 768])
-DTYPES = ("float32", "float", "float16", "half", "bfloat16", "float64", "double",
-          "int64", "long", "int32", "int", "int16", "int8", "uint8", "bool")
-ALIASES = {"float": "float32", "half": "float16", "double": "float64", "long": "int64", "int": "int32"}
 # A value's dtype is known where the spec states it (an input's, a Parameter's or Buffer's)
 # and kept by the functions of these families (view, flatten, getitem, chunk...), which
-# give their first input's dtype; elsewhere it is unknown, never guessed (Lowering.dtypes)
-SAME_DTYPE = ("shape", "indexing", "split")
+# give their first input's dtype; a rule may state its output's (Step.dtype: a factory's,
+# zeros(2, dtype='int64'), arange(n)); elsewhere it is unknown, never guessed (Lowering.dtypes)
+SAME_DTYPE = ("shape", "indexing", "split", "factories")
 
 
 class TensorRef(expr.TensorLike, Tensor):
@@ -196,7 +194,7 @@ class Tracer:
             return step.values[0]
         inputs = tuple(t.name for t in ftype.tensors(bound))
         result = self.emit_here(ftype.name, ftype, bound, inputs, step, module=False)
-        dtype = self.dtypes.get(inputs[0]) if inputs and ftype.family in SAME_DTYPE else None
+        dtype = step.dtype or (self.dtypes.get(inputs[0]) if inputs and ftype.family in SAME_DTYPE else None)
         if dtype is not None:
             self.dtypes.update(dict.fromkeys(self.ops[-1].outputs, dtype))
         if step.values:  # Python values after the tensors (MViT's _unsqueeze: the input's dims)

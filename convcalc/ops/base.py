@@ -19,6 +19,10 @@ class _Required:
 
 REQUIRED = _Required()
 Shape = tuple[int, ...]
+# the dtypes a spec names (as strings: Buffer(shape, dtype='int64'), zeros(2, dtype='long'))
+DTYPES = ("float32", "float", "float16", "half", "bfloat16", "float64", "double",
+          "int64", "long", "int32", "int", "int16", "int8", "uint8", "bool")
+ALIASES = {"float": "float32", "half": "float16", "double": "float64", "long": "int64", "int": "int32"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Scale:
 
 
 GLOBAL = "global"  # every output sees the whole input
+NONE = "none"  # no output sees an input pixel (x.new_zeros(...): a tensor made from sizes)
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class Step:
     out: Shape
     params: int = 0
     macs: int = 0
-    rf: tuple | str = ()  # () pointwise, GLOBAL, or a sequence of Window/Scale
+    rf: tuple | str = ()  # () pointwise, GLOBAL, NONE, or a sequence of Window/Scale
     note: str | None = None
     drops: bool = False  # a strided window leaves input pixels at the end unused
     more: tuple = ()  # the shapes of further outputs (chunk, MaxPool2d's indices)
@@ -94,6 +99,7 @@ class Step:
     # number of dims); a function of sizes only (_compute_pad_size_3d) has ``out=None`` and
     # its result as the one value: shape arithmetic, no operation
     values: tuple = ()
+    dtype: str | None = None  # the output's dtype where the rule knows it (a factory's)
 
     @property
     def outs(self) -> tuple:

@@ -109,8 +109,8 @@ class FunctionType:
             if param.kind == VARARGS:
                 rest, positional = positional, []
                 if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
-                    rest = list(rest[0])
-                if rest:
+                    bound[param.name] = tuple(rest[0])  # one sequence, () too: zeros(())
+                elif rest:
                     bound[param.name] = tuple(rest)
                 continue
             if not positional or param.keyword_only:

@@ -176,6 +176,8 @@ def _eval(node, env, tracer=None):
         if callable(getattr(base, "spec_attribute", None)):
             return base.spec_attribute(node.attr)
         raise SpecError(f"{ast.unparse(node)!r}: only a tensor's shape and ndim can be read")
+    if isinstance(node, ast.Call) and _non_finite(node, env) is not None:  # float('-inf'), as code writes it
+        return _non_finite(node, env)
     if isinstance(node, ast.Call) and tracer is not None:
         return _call(node, env, tracer)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
@@ -215,6 +217,15 @@ def _eval(node, env, tracer=None):
         f"unsupported expression {ast.unparse(node)!r}: only literals, block parameters "
         "and arithmetic are allowed"
     )
+
+
+def _non_finite(node: ast.Call, env):
+    """``float('inf')``, ``float('-inf')``, ``float('nan')``: the numbers without a literal."""
+    if isinstance(node.func, ast.Name) and node.func.id == "float" and "float" not in env \
+            and not node.keywords and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) \
+            and str(node.args[0].value).strip().lower() in ("inf", "-inf", "+inf", "nan"):
+        return float(node.args[0].value)
+    return None
 
 
 def _compare(op, left, right):

@@ -97,8 +97,8 @@ def test_a_fold_that_would_change_the_graph_is_not_used(monkeypatch, tv):
 
     real = fx_blocks.fold
 
-    def broken(root, inputs, outputs, model):
-        blocks = real(root, inputs, outputs, model)
+    def broken(root, inputs, outputs, model, tensors=None):
+        blocks = real(root, inputs, outputs, model, tensors)
         for block in blocks.values():  # corrupt every block: its convolutions get a bias
             block.entries = [(e[0].replace("bias=False", "bias=True"), e[1]) if isinstance(e, tuple) else e
                              for e in block.entries]

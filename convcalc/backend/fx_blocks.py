@@ -42,10 +42,11 @@ class _Instance:
     numbers: list = field(default_factory=list)  # the body's numbers, in order
 
 
-def fold(root: Group, inputs: list, outputs: list, model) -> dict:
+def fold(root: Group, inputs: list, outputs: list, model, tensors=None) -> dict:
     """Fold ``root`` in place, innermost modules first (a parent's body then holds its
     children's calls); the blocks its groups now call, by name. ``model``: the live
-    model, whose modules' classes name the blocks."""
+    model, whose modules' classes name the blocks; ``tensors``: the values that are tensors
+    (a module reading a size from outside stays a group: a block's inputs are tensors)."""
     blocks, taken = {}, set()
     parents = _parents(root)
     written: list = []
@@ -55,7 +56,8 @@ def fold(root: Group, inputs: list, outputs: list, model) -> dict:
     for height in range(1, heights[id(root)]):
         readers = _readers(root, outputs, values)
         instances = [inst for group in _groups(root) if heights[id(group)] == height
-                     for inst in [_instance(group, model, readers, values)] if inst is not None]
+                     for inst in [_instance(group, model, readers, values)] if inst is not None
+                     and (tensors is None or set(inst.inputs) <= tensors)]  # in: takes tensors
         by_structure: dict = {}
         for inst in instances:
             by_structure.setdefault((inst.cls, inst.tokens), []).append(inst)

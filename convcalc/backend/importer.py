@@ -127,7 +127,8 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
     advance()
     text, notes = imported.text, _notes(model, gm)
     if not flat and not imported.lost:
-        text, note = _folded(imported, model, header, name)
+        tensors = {v for n, v in imported.names.items() if n in seen and seen[n].is_tensor}
+        text, note = _folded(imported, model, header, name, tensors | set(imported.inputs))
         notes += [note] if note else []
     advance()
     if imported.lost:
@@ -182,13 +183,13 @@ def verify(imported, gm, seen, model, input_shape):
     return None
 
 
-def _folded(imported, model, header, name) -> tuple[str, str | None]:
+def _folded(imported, model, header, name, tensors: set) -> tuple[str, str | None]:
     """The spec folded into blocks, if it lowers to the same graph as the exact one."""
     from convcalc import spec
     from convcalc.backend import fx_blocks, fx_yaml
     from convcalc.graph.lower import lower
 
-    blocks = fx_blocks.fold(imported.root, list(imported.inputs), imported.outputs, model)
+    blocks = fx_blocks.fold(imported.root, list(imported.inputs), imported.outputs, model, tensors)
     if not blocks:
         return imported.text, None
     text, _ = fx_yaml.render(header, name, imported.root.entries, imported.inputs, imported.outputs, blocks)

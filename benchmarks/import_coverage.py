@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import traceback
@@ -134,7 +135,8 @@ def round_trip(text: str, model, shape) -> str:
     # a module the forward never runs (GoogLeNet's aux1 in eval) is not in the spec: its
     # keys are the only ones allowed to be left over; every key of the spec must load
     state = model.state_dict()
-    unused = {k for k in state if f'"{k.split(".")[0]}"' not in text}
+    named = set(re.findall(r'name: "([^".{]+)', text)) | set(re.findall(r"self\.(\w+) = ", text))
+    unused = {k for k in state if k.split(".")[0] not in named}
     try:
         built.load_state_dict({k: v for k, v in state.items() if k not in unused}, strict=True)
     except RuntimeError as e:

@@ -330,3 +330,17 @@ class NormActNet(nn.Module):
 
     def forward(self, x):
         return self.bn2(self.conv2(self.bn1(self.conv(x))))
+
+
+class DeadBranch(nn.Module):
+    """A branch computed and never used: the model still runs it (its MACs are real)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.unused = nn.Conv2d(4, 4, 3)
+
+    def forward(self, x):
+        x = self.conv(x)
+        self.unused(x)  # computed for nothing
+        return torch.relu(x)

@@ -212,3 +212,14 @@ def test_unread_buffers_are_kept_so_the_state_dict_loads(tmp_path):
     x = torch.randn(1, 3, 12, 12)
     with torch.no_grad():
         assert torch.allclose(exported(x), model(x))
+
+
+def test_a_computation_nothing_reads_is_kept_with_its_macs(tmp_path):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    agrees(tmp_path, MODELS, "DeadBranch", "1,3,10,10")
+    code, out, _ = run("net", tmp_path / "DeadBranch.yaml", "--format", "json")
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        build(MODELS, "DeadBranch")(torch.randn(1, 3, 10, 10))
+    assert json.loads(out)["totals"]["macs"] == counter.get_total_flops() // 2 > 4 * 27 * 64

@@ -33,6 +33,8 @@ SUBSET = [
     # dilated ResNet: three Bottleneck variants, blocks named bottleneck and bottleneck_3
     # (exported function names must stay distinct)
     ("fcn_resnet50", (1, 3, 64, 64), {"weights_backbone": None}),
+    # _add_shortcut adds into its argument and the forward ignores its result: kept, in place
+    ("mvit_v2_s", (1, 3, 16, 224, 224), {}),
 ]
 
 

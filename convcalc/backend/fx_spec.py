@@ -80,7 +80,8 @@ class _Writer:
 
     def write(self, header, title) -> Imported:
         nodes = list(self.gm.graph.nodes)
-        live = live_nodes(nodes)
+        live = live_nodes(nodes, {n for n in nodes if n.op in ("call_function", "call_method", "call_module")
+                                  and n.name in self.seen and self.seen[n.name].is_tensor})
         root = Group("", "")
         stack = [root]
         inputs, outputs = {}, []
@@ -198,6 +199,12 @@ class _Writer:
             return [f"{out} = {self.arg(receiver)}.{node.target}({self.arguments(args, node.kwargs)})"]
         if node.target is _torch_assert():  # a check: nothing reads its value
             return [self.function(node)]
+        if in_place(node):  # _add_shortcut(x, q, ...) changes x: x = _add_shortcut(x, q, ...)
+            target = self.arg(node.args[0])
+            if not target.isidentifier():
+                raise Lost(f"{node.target.__name__} changes a value that is not named")
+            self.names[node.name] = target
+            return [f"{target} = {self.function(node)}"]
         return [f"{out} = {self.function(node)}"]
 
     def attribute(self, node, group, out) -> str:

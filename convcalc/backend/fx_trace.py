@@ -176,13 +176,16 @@ def _one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def live_nodes(nodes) -> set:
-    """Nodes whose values reach the output, and the checks (``_assert``) with what they
-    read: everything else is dead code (a shape read for nothing)."""
+def live_nodes(nodes, computed=()) -> set:
+    """The nodes the spec keeps: those whose values reach the output, the checks
+    (``_assert``), the tensor operations in ``computed`` even when nothing reads them (the
+    model runs them: their MACs are real, and a wrapped function may change its argument),
+    with what they read; in-place changes of live values. Dropped: sizes read for nothing."""
     import torch
 
     live = set()
-    work = [n for n in nodes if n.op == "output" or (n.op == "call_function" and n.target is torch._assert)]
+    work = [n for n in nodes if n.op == "output" or n in computed
+            or (n.op == "call_function" and n.target is torch._assert)]
     while work:
         while work:
             node = work.pop()
@@ -195,8 +198,17 @@ def live_nodes(nodes) -> set:
     return live
 
 
+# functions fx keeps as one call that change their first argument in place, whose result a
+# model may ignore (MViT: ``_add_shortcut(x, q, ...)`` adds q into x and the forward goes on
+# with x): (module, name)
+MUTATING = {("torchvision.models.video.mvit", "_add_shortcut")}
+
+
 def in_place(node) -> bool:
-    """``x.add_(y)``: a method that changes its receiver (the result is the receiver)."""
+    """``x.add_(y)``, ``_add_shortcut(x, ...)``: an operation that changes its first
+    argument (its result is that argument)."""
     target = node.target
+    if node.op == "call_function":
+        return bool(node.args) and (getattr(target, "__module__", None), getattr(target, "__name__", None)) in MUTATING
     return (node.op == "call_method" and isinstance(target, str) and target.endswith("_")
             and not target.endswith("__") and bool(node.args))

@@ -30,3 +30,15 @@ def _plain_output(monkeypatch):
     """Tests read plain output (the goldens): a FORCE_COLOR in the environment would turn
     convcalc's output to rich's even into CliRunner (tests/test_terminal.py sets it itself)."""
     monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def torchvision():
+    """torchvision, imported beside the CPU torch (convcalc.backend.tvcompat); the test
+    skips where it is not installed."""
+    from convcalc.backend.tvcompat import import_torchvision
+
+    found = import_torchvision()
+    if found is None:
+        pytest.skip("torchvision is not installed")
+    return found

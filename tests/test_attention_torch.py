@@ -9,9 +9,7 @@ refuses, torch must refuse too. MultiheadAttention's oracle is torch's general p
 checked where it applies, and its MACs against a count of its products.
 """
 
-import json
 import math
-import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +20,7 @@ from convcalc.backend import build, export
 from convcalc.backend.tvcompat import import_torchvision
 from convcalc.errors import ConvcalcError, SpecError
 from convcalc.ops import REGISTRY
-from helpers import report_of
+from helpers import engine, outcome, report_of, spec_text
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
@@ -33,26 +31,11 @@ FEW = settings(max_examples=40, deadline=None, suppress_health_check=list(Health
 REFUSALS = (RuntimeError, ValueError, TypeError, IndexError, AssertionError)
 
 
-def spec(inputs: dict, lines: list, outputs: list | None = None) -> str:
-    """A spec: inputs name -> shape or typed(shape, dtype), items as text, output names (none:
-    the items are a sequence from the first input)."""
-    rows = [f"  {name}: {json.dumps(value if isinstance(value, dict) else list(value))}"
-            for name, value in inputs.items()]
-    items = "\n".join(f"  - {json.dumps(line)}" for line in lines)
-    text = "inputs:\n" + "\n".join(rows) + f"\nlayers:\n{items}\n"
-    return text + (f"outputs: {json.dumps(outputs)}\n" if outputs else "")
+spec = spec_text
 
 
 def typed(shape, dtype: str) -> dict:
     return {"shape": list(shape), "dtype": dtype}
-
-
-def engine(text):
-    """The report of a spec, or convcalc's refusal."""
-    try:
-        return report_of(text)
-    except ConvcalcError as e:
-        return e
 
 
 def outputs_of(report, op_index=-1):
@@ -74,12 +57,7 @@ def agrees_and_exports(report):
 
 
 def run(fn):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn()
-        except REFUSALS as e:
-            return e
+    return outcome(fn, REFUSALS)
 
 
 def shapes(out):

@@ -38,16 +38,6 @@ SUBSET = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tv():
-    from convcalc.backend.tvcompat import import_torchvision
-
-    found = import_torchvision()
-    if found is None:
-        pytest.skip("torchvision is not installed")
-    return found
-
-
 def _export(text: str, tmp_path, name: str):
     from convcalc import spec
     from convcalc.backend.export import to_torch
@@ -63,11 +53,11 @@ def _export(text: str, tmp_path, name: str):
 
 
 @pytest.mark.parametrize("name, shape, kwargs", SUBSET, ids=[s[0] for s in SUBSET])
-def test_torchvision_models_import_exactly_and_round_trip(tv, tmp_path, name, shape, kwargs):
+def test_torchvision_models_import_exactly_and_round_trip(torchvision, tmp_path, name, shape, kwargs):
     from convcalc.backend.importer import import_spec
 
     torch.manual_seed(0)
-    model = tv.models.get_model(name, weights=None, **kwargs).eval()
+    model = torchvision.models.get_model(name, weights=None, **kwargs).eval()
     holder = type(sys)("coverage_subset")
     holder.model = model
     sys.modules["coverage_subset"] = holder
@@ -83,7 +73,7 @@ def test_torchvision_models_import_exactly_and_round_trip(tv, tmp_path, name, sh
     assert torch.allclose(got, want, atol=1e-4, rtol=1e-4)
 
 
-def test_maxvit_imports_exactly(tv):
+def test_maxvit_imports_exactly(torchvision):
     """MaxViT indexes its relative-position table with an int64 buffer (viewed flat): an
     index tensor whose dtype the spec knows. Its windows of 7 need 224 (224 / 32 = 7).
     (Not in SUBSET: fx reads its index buffer while tracing and keeps a constant of its
@@ -92,13 +82,13 @@ def test_maxvit_imports_exactly(tv):
     from convcalc.backend.importer import import_spec
 
     holder = type(sys)("coverage_maxvit")
-    holder.model = tv.models.maxvit_t(weights=None).eval()
+    holder.model = torchvision.models.maxvit_t(weights=None).eval()
     sys.modules["coverage_maxvit"] = holder
     text, _ = import_spec("coverage_maxvit:model", (1, 3, 224, 224))
     assert not text.startswith("# APPROXIMATE") and "\"dtype\": \"int64\"" in text
 
 
-def test_what_is_not_expressible_is_refused_by_name(tv):
+def test_what_is_not_expressible_is_refused_by_name(torchvision):
     """A boolean mask index keeps a data-dependent number of elements: refused with the
     node and the reason, not imported wrongly."""
     from convcalc.backend.importer import import_spec

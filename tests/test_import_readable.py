@@ -17,16 +17,6 @@ torch = pytest.importorskip("torch")
 ZOO_RATIO = 3.0  # an imported spec is at most about this many times the zoo's length
 
 
-@pytest.fixture(scope="module")
-def tv():
-    from convcalc.backend.tvcompat import import_torchvision
-
-    found = import_torchvision()
-    if found is None:
-        pytest.skip("torchvision is not installed")
-    return found
-
-
 def run(*args):
     result = CliRunner().invoke(cli, [str(a) for a in args])
     return result.exit_code, result.stdout, result.stderr
@@ -39,7 +29,7 @@ def table(path) -> dict:
 
 
 @pytest.mark.parametrize("name", ["resnet50", "mobilenet_v2", "efficientnet_b0", "vit_b_16"])
-def test_imports_are_within_the_ratio_of_the_zoo_and_give_its_table(tv, tmp_path, name):
+def test_imports_are_within_the_ratio_of_the_zoo_and_give_its_table(torchvision, tmp_path, name):
     from convcalc import spec
 
     path = tmp_path / f"{name}.yaml"
@@ -61,7 +51,7 @@ def test_imports_are_within_the_ratio_of_the_zoo_and_give_its_table(tv, tmp_path
             assert (mine["output_shape"], mine["params"]) == (row["output_shape"], row["params"]), row["path"]
 
 
-def test_blocks_take_parameters_and_runs_become_repeat(tv, tmp_path):
+def test_blocks_take_parameters_and_runs_become_repeat(torchvision, tmp_path):
     path = tmp_path / "resnet50.yaml"
     run("import", "torchvision.models:resnet50", "--input", "1,3,224,224", "-o", path)
     text = path.read_text()
@@ -71,7 +61,7 @@ def test_blocks_take_parameters_and_runs_become_repeat(tv, tmp_path):
                            "`convcalc import torchvision.models:resnet50 --input 1,3,224,224`")
 
 
-def test_flat_keeps_one_item_per_operation(tv, tmp_path):
+def test_flat_keeps_one_item_per_operation(torchvision, tmp_path):
     path = tmp_path / "flat.yaml"
     code, _, err = run("import", "torchvision.models:resnet18", "--input", "1,3,224,224", "--flat", "-o", path)
     assert code == 0, err
@@ -84,14 +74,14 @@ def test_flat_keeps_one_item_per_operation(tv, tmp_path):
     assert rows[0] == rows[1]
 
 
-def test_importing_twice_gives_the_same_file(tv, tmp_path):
+def test_importing_twice_gives_the_same_file(torchvision, tmp_path):
     first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
     for path in (first, second):
         run("import", "torchvision.models:mobilenet_v3_small", "--input", "1,3,224,224", "-o", path)
     assert first.read_text() == second.read_text()
 
 
-def test_a_fold_that_would_change_the_graph_is_not_used(monkeypatch, tv):
+def test_a_fold_that_would_change_the_graph_is_not_used(monkeypatch, torchvision):
     """The safety net: if folding produced a different graph, the flat spec is written."""
     from convcalc.backend import fx_blocks, importer
 
@@ -106,7 +96,7 @@ def test_a_fold_that_would_change_the_graph_is_not_used(monkeypatch, tv):
 
     monkeypatch.setattr(fx_blocks, "fold", broken)
     holder = type(sys)("readable_broken")
-    holder.model = tv.models.resnet50(weights=None).eval()
+    holder.model = torchvision.models.resnet50(weights=None).eval()
     sys.modules["readable_broken"] = holder
     text, notes = importer.import_spec("readable_broken:model", (1, 3, 64, 64))
     assert "blocks:" not in text and any("kept the spec unfolded" in n for n in notes)

@@ -25,15 +25,11 @@ REFUSALS = (RuntimeError, ValueError, IndexError, TypeError, ZeroDivisionError)
 
 
 @pytest.fixture(scope="module")
-def torchvision():
-    from convcalc.backend.tvcompat import import_torchvision
+def torchvision(torchvision):
+    """conftest's torchvision, with the module the calls name imported."""
+    import torchvision.models.video.mvit  # noqa: F401
 
-    found = import_torchvision()
-    if found is None:
-        pytest.skip("torchvision is not installed")
-    import torchvision.models.video.mvit  # noqa: F401 - the module the calls name
-
-    return found
+    return torchvision
 
 
 def spec_of(call: str, shapes) -> str:

@@ -11,8 +11,6 @@ torchvision's do. The importer maps each torchvision function by identity: the 3
 _get_relative_position_bias is never the 2-d one. Skipped without torchvision.
 """
 
-import json
-import warnings
 
 import pytest
 import sympy
@@ -24,7 +22,7 @@ from convcalc.backend.functions import compiled
 from convcalc.backend.tvcompat import import_torchvision
 from convcalc.errors import ConvcalcError, ShapeError
 from convcalc.ops import FUNCTIONS
-from helpers import report_of
+from helpers import engine, macs_of, outcome, spec_text
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
@@ -44,34 +42,10 @@ def video():
 
 
 def run(fn):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn()
-        except REFUSALS as e:
-            return e
+    return outcome(fn, REFUSALS)
 
 
-def macs_of(fn):
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops() // 2
-
-
-def spec(inputs: dict, lines: list, outputs: list) -> str:
-    rows = [f"  {name}: {json.dumps(value if isinstance(value, dict) else list(value))}"
-            for name, value in inputs.items()] or ["  x: [1]"]
-    items = "\n".join(f"  - {json.dumps(line)}" for line in lines)
-    return "inputs:\n" + "\n".join(rows) + f"\nlayers:\n{items}\noutputs: {json.dumps(outputs)}\n"
-
-
-def engine(text):
-    try:
-        return report_of(text)
-    except ConvcalcError as e:
-        return e
+spec = spec_text
 
 
 def compare_values(call: str, reference):

@@ -10,8 +10,6 @@ same output shape, parameter count and MACs (torch's FlopCounterMode: its matmul
 where convcalc refuses, torchvision must refuse too. Skipped without torchvision.
 """
 
-import json
-import warnings
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -24,7 +22,7 @@ from convcalc.backend.tvcompat import import_torchvision
 from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, ParamError, ShapeError
 from convcalc.ops import FUNCTIONS, REGISTRY
-from helpers import report_of, zoo_report
+from helpers import engine, macs_of, outcome, spec_text, zoo_report
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
@@ -50,35 +48,10 @@ def ours(name):
 
 
 def run(fn):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn()
-        except REFUSALS as e:
-            return e
+    return outcome(fn, REFUSALS)
 
 
-def macs_of(fn):
-    """torch's count of fn's matmuls and convolutions, as MACs (FlopCounterMode's FLOPs / 2)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        fn()
-    return counter.get_total_flops() // 2
-
-
-def spec(inputs: dict, lines: list, outputs: list) -> str:
-    rows = [f"  {name}: {json.dumps(value if isinstance(value, dict) else list(value))}"
-            for name, value in inputs.items()]
-    items = "\n".join(f"  - {json.dumps(line)}" for line in lines)
-    return "inputs:\n" + "\n".join(rows) + f"\nlayers:\n{items}\noutputs: {json.dumps(outputs)}\n"
-
-
-def engine(text):
-    try:
-        return report_of(text)
-    except ConvcalcError as e:
-        return e
+spec = spec_text
 
 
 def call_text(name, args: dict) -> str:

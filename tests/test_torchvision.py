@@ -17,16 +17,6 @@ TV_SPECS = [n for n in zoo.names() if n.startswith("tv-")]
 EXTRA = {"googlenet": {"aux_logits": False, "init_weights": False}}
 
 
-@pytest.fixture(scope="module")
-def torchvision():
-    from convcalc.backend.tvcompat import import_torchvision
-
-    tv = import_torchvision()
-    if tv is None:
-        pytest.skip("torchvision is not installed")
-    return tv
-
-
 @pytest.mark.parametrize("name", TV_SPECS)
 def test_exported_tv_spec_loads_torchvision_weights_and_matches_its_output(name, torchvision, tmp_path):
     path = tmp_path / f"{name}.py"

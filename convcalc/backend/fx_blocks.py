@@ -17,7 +17,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 from convcalc.backend.fx_text import is_int, reads, rename_text, writes
-from convcalc.backend.fx_yaml import Group, Repeat
+from convcalc.backend.fx_yaml import Group, Repeat, groups
 from convcalc.ops import FUNCTIONS, REGISTRY
 from convcalc.spec.parse import MODIFIERS, STRUCTURAL
 
@@ -52,10 +52,10 @@ def fold(root: Group, inputs: list, outputs: list, model, tensors=None) -> dict:
     written: list = []
     _walk(root, written, [], None)
     values = set(written) | set(inputs)
-    heights = {id(g): _height(g) for g in _groups(root)}  # before any group becomes a call
+    heights = {id(g): _height(g) for g in groups(root)}  # before any group becomes a call
     for height in range(1, heights[id(root)]):
         readers = _readers(root, outputs, values)
-        instances = [inst for group in _groups(root) if heights[id(group)] == height
+        instances = [inst for group in groups(root) if heights[id(group)] == height
                      for inst in [_instance(group, model, readers, values)] if inst is not None
                      and (tensors is None or set(inst.inputs) <= tensors)]  # in: takes tensors
         by_structure: dict = {}
@@ -73,26 +73,18 @@ def fold(root: Group, inputs: list, outputs: list, model, tensors=None) -> dict:
                                  comment=f"{cls.__module__}.{cls.__qualname__}", calls=len(group))
             for inst, args in zip(group, arguments):
                 _replace(inst, name, args, parents)
-    for group in _groups(root):
+    for group in groups(root):
         _repeat(group)
     return blocks
 
 
 def _parents(root: Group) -> dict:
     found = {}
-    for group in _groups(root):
+    for group in groups(root):
         for entry in group.entries:
             if isinstance(entry, Group):
                 found[id(entry)] = group
     return found
-
-
-def _groups(group: Group) -> list:
-    out = [group]
-    for entry in group.entries:
-        if isinstance(entry, Group):
-            out.extend(_groups(entry))
-    return out
 
 
 def _height(group: Group) -> int:
@@ -106,7 +98,7 @@ def _height(group: Group) -> int:
 def _readers(root: Group, outputs: list, values: set) -> dict:
     """Value -> the items that read it (and "output" for the spec's outputs)."""
     found: dict = {}
-    for group in _groups(root):
+    for group in groups(root):
         for entry in group.entries:
             if not isinstance(entry, Group):
                 for value in reads(entry[0], values):

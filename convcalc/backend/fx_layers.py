@@ -149,7 +149,7 @@ def unread_buffers(model, groups, read: set, taken: set):
     (BatchNorm's num_batches_tracked, in eval): a Buffer of the group, read by nothing, so
     that the model's state_dict loads into the exported spec. ``read``: the attributes the
     graph reads; ``taken``: the value names in use (extended)."""
-    import json
+    from convcalc.backend.fx_yaml import mapping
 
     for group in groups:
         if group.holder:
@@ -171,5 +171,4 @@ def unread_buffers(model, groups, read: set, taken: set):
             while out in taken:
                 out += "_"
             taken.add(out)
-            pairs = {"name": buffer_name, "as": out, "Buffer": args}
-            yield group, "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in pairs.items()) + "}"
+            yield group, mapping({"name": buffer_name, "as": out, "Buffer": args})

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, field
 
 from convcalc.backend.fx_layers import Lost, constructor, constructor_args, literal, qualified, unread_buffers
-from convcalc.backend.fx_trace import in_place, layer_name, live_nodes
-from convcalc.backend.fx_yaml import Group, flow, mapping, render
+from convcalc.backend.fx_trace import attribute_of, in_place, layer_name, live_nodes
+from convcalc.backend.fx_yaml import Group, flow, groups, mapping, render
 
 BINARY = {operator.add: "+", operator.iadd: "+", operator.sub: "-", operator.isub: "-",
           operator.mul: "*", operator.imul: "*", operator.truediv: "/", operator.itruediv: "/",
@@ -118,7 +118,7 @@ class _Writer:
             for text in self.lines(node, group):
                 group.entries.append((text, node.name))
         if self.model is not None:  # the model's buffers its forward never reads
-            for group, line in unread_buffers(self.model, _tree(root), self.read, self.taken):
+            for group, line in unread_buffers(self.model, groups(root), self.read, self.taken):
                 group.entries.append((line, None))
                 group.index += 1
         return self.render(header, title, root, inputs, outputs, dropped)
@@ -211,7 +211,7 @@ class _Writer:
         import torch
 
         self.read.add(node.target)
-        value = _fetch(self.gm, node.target)
+        value = attribute_of(self.gm, node.target)
         if not isinstance(value, torch.Tensor):
             raise Lost(f"attribute {node.target} is a {type(value).__name__}, not a tensor")
         kind = "Parameter" if isinstance(value, torch.nn.Parameter) else "Buffer"
@@ -330,14 +330,6 @@ def _device_only(node) -> bool:
         all(v is not node for k, v in user.kwargs.items() if k != "device") for user in node.users)
 
 
-def _tree(group) -> list:
-    out = [group]
-    for entry in group.entries:
-        if isinstance(entry, Group):
-            out.extend(_tree(entry))
-    return out
-
-
 def _modules(node) -> list:
     """(qualified name, runs again) of the modules whose forward the node runs in,
     outermost first (for a leaf module's call, not the leaf itself)."""
@@ -376,13 +368,6 @@ def _flat(value) -> list:
     if isinstance(value, dict):
         return [n for v in value.values() for n in _flat(v)]
     return []
-
-
-def _fetch(gm, target: str):
-    value = gm
-    for part in target.split("."):
-        value = getattr(value, part)
-    return value
 
 
 def _index(index, arg) -> str:

@@ -61,16 +61,30 @@ def _user_line(error: BaseException) -> str:
     import os
     import traceback
 
-    import torch
-
-    inside = os.path.dirname(torch.__file__)
     frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if not f.filename.startswith(inside) and "/convcalc/" not in f.filename]
+              if not in_torch(f.filename) and "/convcalc/" not in f.filename]
     if not frames:
         return ""
     last = frames[-1]
     code = (last.line or linecache.getline(last.filename, last.lineno)).strip()
     return f" at {os.path.basename(last.filename)}:{last.lineno} `{code}`"
+
+
+def in_torch(path: str) -> bool:
+    """Whether a source file is torch's own (a frame of fx's machinery, not the model's)."""
+    import os
+
+    import torch
+
+    return os.path.abspath(path).startswith(os.path.dirname(os.path.abspath(torch.__file__)))
+
+
+def attribute_of(gm, target: str):
+    """The value fx's ``get_attr`` node reads: ``features.1.0.layer_scale`` of ``gm``."""
+    value = gm
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
 
 
 class Untraceable(ConvcalcError):

@@ -16,6 +16,15 @@ class Group:
     holder: bool = False  # holds the parameters of a module that is never called
 
 
+def groups(group: Group) -> list:
+    """``group`` and every group inside it, outermost first."""
+    out = [group]
+    for entry in group.entries:
+        if isinstance(entry, Group):
+            out.extend(groups(entry))
+    return out
+
+
 def render(header, title, entries, inputs, outputs, blocks=None) -> tuple[str, dict]:
     """The spec's YAML, and which line each node's item is on."""
     lines = [f"# {h}" for h in header]

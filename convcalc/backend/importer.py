@@ -241,14 +241,14 @@ def _used_params(gm) -> int:
     """Parameters of the modules the graph calls and the tensors it reads, each once."""
     import torch
 
+    from convcalc.backend import fx_trace
+
     found = {}
     for node in gm.graph.nodes:
         if node.op == "call_module":
             found.update((id(p), p.numel()) for p in gm.get_submodule(node.target).parameters())
         elif node.op == "get_attr":
-            value = gm
-            for part in node.target.split("."):
-                value = getattr(value, part)
+            value = fx_trace.attribute_of(gm, node.target)
             if isinstance(value, torch.nn.Parameter):
                 found[id(value)] = value.numel()
     return sum(found.values())
@@ -275,25 +275,21 @@ def _node(gm, name):
 
 def _where(node) -> str:
     """`` (in layer1.0, resnet.py:92 `out += identity`)``: the node's module and source line."""
+    from convcalc.backend import fx_trace
+
     if node is None:
         return ""
     stack = node.meta.get("nn_module_stack") or {}
     module = next(reversed(stack.values()))[0] if stack else ""
     trace = node.meta.get("stack_trace") or ""
     found = [f for f in re.findall(r'File "([^"]+)", line (\d+), in \S+\n\s*(.+)', trace)
-             if not _in_torch(f[0])]
+             if not fx_trace.in_torch(f[0])]
     source = ""
     if found:
         path, line, code = found[-1]
         source = f"{Path(path).name}:{line} `{code.strip()}`"
     parts = [p for p in (f"in {module}" if module else "", source) if p]
     return f" ({', '.join(parts)})" if parts else ""
-
-
-def _in_torch(path: str) -> bool:
-    import torch
-
-    return str(Path(path)).startswith(str(Path(torch.__file__).parent))
 
 
 def _refusal(gm, node, why) -> ConvcalcError:

@@ -4,6 +4,8 @@ families where installed) through ``convcalc import``, exact or not.
     python benchmarks/import_coverage.py                 # everything installed
     python benchmarks/import_coverage.py --only resnet18,vit_b_16
     python benchmarks/import_coverage.py --subset ci     # the representative subset CI runs
+    python benchmarks/import_coverage.py --family timm-unseen   # timm models outside the table's families
+    python benchmarks/import_coverage.py --tracer export # every model through torch.export
 
 Per model: exact / approximate / failed (with the first reason), params, MACs (convcalc's,
 and torchvision's published GFLOPS where its weights metadata has them), the import time.
@@ -71,9 +73,16 @@ TIMM = ["resnet50d", "efficientnet_b0", "mobilenetv3_large_100", "convnext_tiny"
         "densenet121", "dla34", "cspresnet50", "hrnet_w18_small", "vit_small_patch16_224",
         "deit_small_patch16_224", "swin_tiny_patch4_window7_224"]
 SMP = ["Unet", "FPN"]
+# timm models outside the families above, chosen before their first import (the test of
+# "models you have not seen"): --family timm-unseen
+TIMM_UNSEEN = ["resnext50_32x4d", "seresnet50", "efficientnetv2_rw_s", "mixnet_s", "ghostnet_100",
+               "repvgg_a2", "rexnet_100", "mobilevit_s", "levit_128", "pvt_v2_b0", "poolformer_s12",
+               "convmixer_768_32", "xception41", "nf_resnet50", "resnest14d", "inception_v4",
+               "mixer_b16_224", "beit_base_patch16_224", "edgenext_small", "coatnet_0_rw_224",
+               "tresnet_m", "gernet_s", "selecsls42b", "dpn68", "vgg11_bn"]
 
 
-def timm_models(names=None):
+def timm_models(names=None, which=None):
     try:
         from convcalc.backend.tvcompat import import_torchvision
 
@@ -82,13 +91,14 @@ def timm_models(names=None):
     except ImportError:
         return []
     rows = []
-    for name in TIMM:
+    family = "timm-unseen" if which is TIMM_UNSEEN else "timm"
+    for name in which or TIMM:
         if names and name not in names:
             continue
         def build(name=name):
             model = timm.create_model(name, pretrained=False)
             return model, [1, *model.default_cfg["input_size"]]
-        rows.append(("timm", name, build))
+        rows.append((family, name, build))
     return rows
 
 
@@ -152,7 +162,7 @@ def round_trip(text: str, model, shape) -> str:
         f"output differs by {(want - got).abs().max().item():.3g}"
 
 
-def run_one(model, shape, check_round_trip=False):
+def run_one(model, shape, check_round_trip=False, tracer="auto"):
     from convcalc.backend import importer
 
     holder = type(sys)("convcalc_coverage_models")
@@ -160,7 +170,7 @@ def run_one(model, shape, check_round_trip=False):
     sys.modules["convcalc_coverage_models"] = holder
     start = time.perf_counter()
     try:
-        text, _ = importer.import_spec("convcalc_coverage_models:model", shape)
+        text, _ = importer.import_spec("convcalc_coverage_models:model", shape, tracer=tracer)
         status, why = "exact", ""
     except Exception as e:  # noqa: BLE001 - the table records every outcome
         text, status = "", "failed"
@@ -176,6 +186,7 @@ def run_one(model, shape, check_round_trip=False):
             trip = f"{type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else ''}"
     return {"status": status, "why": why.strip().splitlines()[0] if why else "",
             "params": params, "macs": macs, "seconds": round(elapsed, 2), "lines": text.count("\n"),
+            "tracer": "export" if "of torch.export's graph" in text else "fx" if text else "",
             "round_trip": trip}
 
 
@@ -206,6 +217,8 @@ def main(argv=None):
     parser.add_argument("--subset", choices=["ci"], default=None)
     parser.add_argument("--family", default="classification,video,segmentation,timm,smp")
     parser.add_argument("--json", default=None, help="write the rows to this file")
+    parser.add_argument("--tracer", choices=["auto", "fx", "export"], default="auto",
+                        help="torch.fx with torch.export where fx fails (auto), or one of them only")
     parser.add_argument("--round-trip", action="store_true",
                         help="also export each spec, load the model's state_dict into it and compare outputs")
     parser.add_argument("--markdown", action="store_true",
@@ -228,18 +241,20 @@ def main(argv=None):
                 tv.models.get_model(name, **factory(family, name)), shape)))
     if "timm" in families:
         builds += timm_models(only)
+    if "timm-unseen" in families:
+        builds += timm_models(only, TIMM_UNSEEN)
     if "smp" in families:
         builds += smp_models(only)
     rows = []
     for family, name, build in builds:
         model, shape = build()
-        row = {"family": family, "model": name, **run_one(model.eval(), shape, args.round_trip)}
+        row = {"family": family, "model": name, **run_one(model.eval(), shape, args.round_trip, args.tracer)}
         row["published_gmacs"] = published.get((family, name))
         rows.append(row)
         gmacs = f"{row['macs'] / 1e9:8.3f}" if row["macs"] is not None else "       -"
         tv_ops = f"{row['published_gmacs']:8.3f}" if row["published_gmacs"] else "       -"
         print(f"{family:14} {name:28} {row['status']:7} {row['seconds']:6.2f}s {row['params']:>12,} "
-              f"{gmacs} {tv_ops} {row['lines']:5} lines  {row['round_trip'] or ''}  {row['why'][:150]}", flush=True)
+              f"{gmacs} {tv_ops} {row['lines']:5} lines {row['tracer']:6} {row['round_trip'] or ''}  {row['why'][:150]}", flush=True)
     exact = sum(r["status"] == "exact" for r in rows)
     print(f"\n{exact}/{len(rows)} exact")
     if args.markdown:

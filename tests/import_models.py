@@ -344,3 +344,18 @@ class DeadBranch(nn.Module):
         x = self.conv(x)
         self.unused(x)  # computed for nothing
         return torch.relu(x)
+
+
+class ImageAndTokens(nn.Module):
+    """Two inputs: an image and token indices, joined (one --input each, in order)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, stride=2)
+        self.embed = nn.Embedding(50, 16)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, image, ids):
+        pixels = self.conv(image).flatten(2).transpose(1, 2)
+        tokens = self.embed(ids)
+        return self.head(torch.cat([pixels, tokens], dim=1))

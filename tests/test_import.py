@@ -223,3 +223,38 @@ def test_a_computation_nothing_reads_is_kept_with_its_macs(tmp_path):
     with counter, torch.no_grad():
         build(MODELS, "DeadBranch")(torch.randn(1, 3, 10, 10))
     assert json.loads(out)["totals"]["macs"] == counter.get_total_flops() // 2 > 4 * 27 * 64
+
+
+def test_a_forward_of_several_inputs_takes_one_input_each(tmp_path):
+    path = tmp_path / "two.yaml"
+    code, _, err = run("import", f"{MODELS}:ImageAndTokens", "--input", "2,3,9,9", "--input", "2,5",
+                       "--dtype", "float32", "--dtype", "int64", "-o", path)
+    assert code == 0, err
+    text = path.read_text()
+    assert "--input 2,3,9,9 --input 2,5 --dtype float32 --dtype int64" in text
+    model = build(MODELS, "ImageAndTokens")
+    with torch.no_grad():
+        want = model(torch.randn(2, 3, 9, 9), torch.zeros(2, 5, dtype=torch.int64))
+    code, out, err = run("net", path, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["output_shape"] == list(want.shape)
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())
+    code, out, err = run("check", path, "--device", "cpu", "--format", "json")
+    assert code == 0 and json.loads(out)["agree"], out + err
+    # the spec follows the model to other sizes of either input
+    code, out, err = run("net", path, "--input", "image=1,3,11,11", "--input", "ids=1,7", "--format", "json")
+    assert code == 0, err
+    with torch.no_grad():
+        want = model(torch.randn(1, 3, 11, 11), torch.zeros(1, 7, dtype=torch.int64))
+    assert json.loads(out)["output_shape"] == list(want.shape)
+
+
+def test_too_few_or_too_many_inputs_are_one_line_errors():
+    code, _, err = run("import", f"{MODELS}:ImageAndTokens", "--input", "2,3,9,9")
+    assert code == 1 and "forward takes 2 inputs (image, ids); --input gives 1" in err and err.count("\n") == 1
+    code, _, err = run("import", f"{MODELS}:small_cnn", "--input", "1,1,28,28", "--input", "1,1,28,28")
+    assert code == 1 and "--input gives 2" in err
+    code, _, err = run("import", f"{MODELS}:ImageAndTokens", "--input", "2,3,9,9", "--input", "2,5",
+                       "--dtype", "float32", "--dtype", "int64", "--dtype", "int64")
+    assert code == 2

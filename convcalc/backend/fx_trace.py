@@ -49,13 +49,13 @@ def trace(model):
     try:
         graph = tracer.trace(model)
     except Exception as e:
-        raise Untraceable(f"torch.fx cannot trace the model{_user_line(e)}: {_one_line(e)}",
+        raise Untraceable(f"torch.fx cannot trace the model{user_line(e)}: {_one_line(e)}",
                           fix="fx traces Python control flow only on sizes, not on tensor "
                           "values; or pass a model whose forward does not branch on data") from None
     return torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
 
 
-def _user_line(error: BaseException) -> str:
+def user_line(error: BaseException) -> str:
     """`` at net.py:12 `if x.sum() > 0:` ``: the last line of the model's own code that ran."""
     import linecache
     import os

@@ -77,10 +77,11 @@ STAGES = 5  # load, trace, run, translate and verify, fold: what advance() count
 
 
 def import_spec(target: str, input_shape, approximate: bool = False, dtype: str = "float32",
-                flat: bool = False, advance=lambda n=1: None) -> tuple[str, list]:
+                flat: bool = False, advance=lambda n=1: None, tracer: str = "auto") -> tuple[str, list]:
     """A YAML spec for the model, verified against it, and notes for the user; folded into
     blocks unless ``flat`` (and only where the folded spec is the same graph).
-    ``advance()`` is called after each of the ``STAGES`` (a progress bar)."""
+    ``advance()`` is called after each of the ``STAGES`` (a progress bar). ``tracer``:
+    ``fx``, ``export`` or ``auto`` (torch.fx, and torch.export where fx cannot trace)."""
     import torch
 
     from convcalc.backend import fx_spec, fx_trace
@@ -91,22 +92,21 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
         raise ConvcalcError(f"{target} is a TorchScript module, whose Python code is gone; convcalc "
                             "imports an nn.Module by tracing its forward with torch.fx",
                             fix="import the model before torch.jit.script or trace")
-    gm = fx_trace.trace(model)
+    shapes, dtypes = _inputs(input_shape, dtype)
+    inputs = [_example(torch, shape, kind) for shape, kind in zip(shapes, dtypes)]
+    _arity(model, target, len(inputs))
+    gm, traced_by = _trace(model, inputs, tracer)
     advance()
-    inputs = [_example(torch, input_shape, dtype)]
-    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    if len(placeholders) > len(inputs) and not all(n.args for n in placeholders[len(inputs):]):
-        raise ConvcalcError(f"{target}'s forward takes {len(placeholders)} inputs "
-                            f"({', '.join(n.name for n in placeholders)}); --input gives one")
     seen = fx_trace.run(gm, inputs)
     advance()
     name = target.rpartition(":")[2]
     lost: dict = {}
+    command = f"convcalc import {target}" + "".join(f" --input {','.join(map(str, s))}" for s in shapes)
+    command += "".join(f" --dtype {d}" for d in dict.fromkeys(dtypes) if len(set(dtypes)) > 1 or d != "float32")
+    command += f" --tracer {tracer}" if tracer != "auto" else ""
     for _ in range(MAX_ROUNDS):
-        shown = ",".join(map(str, input_shape))
-        command = f"convcalc import {target} --input {shown}" + (f" --dtype {dtype}" if dtype != "float32" else "")
         header = [f"{name}, imported from {target} by `{command}`: every operation",
-                  "of torch.fx's trace, verified against the model (parameters, every output shape, MACs)."]
+                  f"of {traced_by}, verified against the model (parameters, every output shape, MACs)."]
         try:
             imported = fx_spec.translate(gm, seen, header, name, lost, model)
         except fx_spec.Lost as e:
@@ -138,6 +138,56 @@ def import_spec(target: str, input_shape, approximate: bool = False, dtype: str 
         notes.append(f"{len(imported.lost)} operations were replaced by their traced values "
                      "(listed in the file's header): the spec holds only at this input")
     return text, notes
+
+
+def _inputs(input_shape, dtype) -> tuple[list, list]:
+    """One shape, or several (a model with several inputs), and a dtype for each."""
+    shapes = [list(s) for s in input_shape] if input_shape and isinstance(input_shape[0], (list, tuple)) \
+        else [list(input_shape)]
+    dtypes = [dtype] * len(shapes) if isinstance(dtype, str) else list(dtype)
+    if len(dtypes) == 1:
+        dtypes *= len(shapes)
+    if len(dtypes) != len(shapes):
+        raise ConvcalcError(f"{len(dtypes)} dtypes for {len(shapes)} inputs",
+                            fix="give one --dtype for every input, or one for all")
+    return shapes, dtypes
+
+
+def _arity(model, target, given: int) -> None:
+    """The forward's tensor inputs against the number of ``--input``s."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if not len(required) <= given <= len(positional):
+        names = ", ".join(p.name for p in positional)
+        raise ConvcalcError(f"{target}'s forward takes {len(required)} inputs ({names}); "
+                            f"--input gives {given}",
+                            fix="give one --input per input, in the forward's order")
+
+
+TRACERS = ("auto", "fx", "export")
+
+
+def _trace(model, inputs, tracer):
+    """The model as a torch.fx graph, and what made it (for the header)."""
+    from convcalc.backend import fx_export, fx_trace
+
+    if tracer == "export":
+        return fx_export.trace(model, inputs, "--tracer export"), "torch.export's graph"
+    try:
+        return fx_trace.trace(model), "torch.fx's trace"
+    except fx_trace.Untraceable as e:
+        if tracer == "fx":
+            raise
+        gm = fx_export.trace(model, inputs, e.message)
+    return gm, "torch.export's graph (fx cannot trace the model; its sizes are this input's)"
 
 
 def verify(imported, gm, seen, model, input_shape):

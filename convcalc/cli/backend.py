@@ -80,18 +80,23 @@ def export(spec, target, output, input_shape, max_bytes):
 
 @click.command("import")
 @click.argument("target", metavar="MODULE:CALLABLE")
-@click.option("--input", "input_shape", required=True, metavar="SHAPE",
-              help="The input shape to trace and verify with, e.g. 1,3,224,224.")
-@click.option("--dtype", "dtype", type=click.Choice(["float32", "int64", "int32"]), default="float32",
-              show_default=True, help="The input's dtype (int64 for token indices).")
+@click.option("--input", "input_shape", required=True, multiple=True, metavar="SHAPE",
+              help="The input shape to trace and verify with, e.g. 1,3,224,224; repeat it for "
+                   "a forward that takes several inputs, in its order.")
+@click.option("--dtype", "dtype", type=click.Choice(["float32", "int64", "int32"]), multiple=True,
+              help="The input's dtype (int64 for token indices); one for all inputs, or one per "
+                   "--input.  [default: float32]")
 @click.option("--approximate", is_flag=True,
               help="Write the spec even where an operation cannot be expressed: it is replaced "
                    "by its traced value and the file's header lists it.")
 @click.option("--flat", is_flag=True,
               help="One item per operation, in the model's module groups: no blocks, no repeat.")
+@click.option("--tracer", type=click.Choice(["auto", "fx", "export"]), default="auto", show_default=True,
+              help="torch.fx, or torch.export (its sizes are the input's: the spec refuses any "
+                   "other input); auto tries torch.export where fx cannot trace the model.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the spec to this file.  [default: standard output]")
-def import_(target, input_shape, dtype, approximate, flat, output):
+def import_(target, input_shape, dtype, approximate, flat, tracer, output):
     """A spec from a live PyTorch model, exactly (this runs MODULE's code).
 
     MODULE is a Python file (net.py) or an importable module; CALLABLE an nn.Module class,
@@ -110,15 +115,17 @@ def import_(target, input_shape, dtype, approximate, flat, output):
     from convcalc.backend.importer import import_spec
 
     torch_backend.require_torch()
-    shape = parse_shape(input_shape)
-    if any_symbolic(shape):
+    shapes = [parse_shape(value) for value in input_shape]
+    if any(any_symbolic(shape) for shape in shapes):
         raise click.UsageError("--input must be numeric to trace a model")
+    if len(dtype) not in (0, 1, len(shapes)):
+        raise click.UsageError(f"{len(dtype)} --dtype for {len(shapes)} --input: give one for all, or one each")
     from convcalc.backend.importer import STAGES
     from convcalc.cli.progress import progress
 
     with progress(STAGES, f"importing {target}") as advance:
-        text, notes = import_spec(target, shape, approximate=approximate, dtype=dtype, flat=flat,
-                                  advance=advance)
+        text, notes = import_spec(target, shapes, approximate=approximate, dtype=list(dtype) or "float32", flat=flat,
+                                  advance=advance, tracer=tracer)
     if output is None:
         click.echo(text, nl=False)
     else:

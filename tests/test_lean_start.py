@@ -12,7 +12,8 @@ from convcalc.cli import cli
 from convcalc.engine.params import ConvParams, PoolParams, TConvParams
 
 PROBE = """
-import sys
+import os, sys
+os._exit = sys.exit  # main() leaves without teardown: here, let it return to the probe
 before = set(sys.modules)
 from convcalc.cli import main
 sys.argv = ["convcalc", *{args!r}]
@@ -80,3 +81,34 @@ def test_parameter_records_behave_as_frozen_dataclasses():
         dilation=(1,), ceil_mode=True)
     with pytest.raises(TypeError):
         ConvParams(1, (3,))
+
+
+EXIT = """
+import sys
+{setup}
+from convcalc.cli import main
+sys.argv = ["convcalc", *{args!r}]
+try:
+    main()
+finally:
+    print("teardown ran", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args, code", [(["conv", "--in", "28", "--k", "5", "--p", "2"], 0),
+                                        (["conv", "--in", "2", "--k", "5"], 1),
+                                        (["conv", "--nope"], 2)])
+def test_the_console_script_leaves_without_teardown_and_keeps_its_output(args, code):
+    """Output flushed, exit code kept, and no interpreter teardown (``finally`` never runs)."""
+    done = subprocess.run([sys.executable, "-c", EXIT.format(setup="", args=args)], capture_output=True, text=True)
+    assert done.returncode == code
+    assert "teardown ran" not in done.stderr
+    assert (done.stdout.strip() == "28") if code == 0 else done.stderr.startswith("Error:")
+
+
+def test_with_exit_work_to_do_the_console_script_exits_as_usual():
+    """logging (or torch, worker threads, temporary files) may have atexit work: sys.exit."""
+    args = ["conv", "--in", "28", "--k", "5", "--p", "2"]
+    done = subprocess.run([sys.executable, "-c", EXIT.format(setup="import logging", args=args)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "28" and "teardown ran" in done.stderr

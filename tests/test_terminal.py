@@ -130,7 +130,8 @@ def test_a_comparison_on_a_terminal_fits_too():
 
 
 PROBE = """
-import sys
+import os, sys
+os._exit = sys.exit  # main() leaves without teardown: here, let it return to the probe
 from convcalc.cli import main
 sys.argv = ["convcalc", *{args!r}]
 try:
@@ -244,7 +245,8 @@ def test_an_error_on_a_terminal_has_a_red_prefix_and_no_rich():
 
 
 CHECK_PROBE = """
-import sys
+import os, sys
+os._exit = sys.exit  # main() leaves without teardown: here, let it return to the probe
 from convcalc.cli import main, progress
 progress.DELAY = 0.0  # a bar from the first operation: the network is small
 main()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 import traceback
@@ -142,16 +141,21 @@ def round_trip(text: str, model, shape) -> str:
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
     built = module.build_model().eval()
+    x = torch.randn(shape)
     # a module the forward never runs (GoogLeNet's aux1 in eval) is not in the spec: its
-    # keys are the only ones allowed to be left over; every key of the spec must load
-    state = model.state_dict()
-    named = set(re.findall(r'name: "([^".{]+)', text)) | set(re.findall(r"self\.(\w+) = ", text))
-    unused = {k for k in state if k.split(".")[0] not in named}
+    # keys, when the spec lacks them, are the only ones left out; every other key must load
+    ran = set()
+    hooks = [m.register_forward_hook(lambda m, i, o, name=name: ran.add(name)) for name, m in model.named_modules()]
+    with torch.no_grad():
+        model(x)
+    for hook in hooks:
+        hook.remove()
+    ours = set(built.state_dict())
+    state = {k: v for k, v in model.state_dict().items() if k in ours or k.rpartition(".")[0] in ran}
     try:
-        built.load_state_dict({k: v for k, v in state.items() if k not in unused}, strict=True)
+        built.load_state_dict(state, strict=True)
     except RuntimeError as e:
         return "state_dict: " + str(e).splitlines()[1].strip()[:80]
-    x = torch.randn(shape)
     with torch.no_grad():
         want, got = model(x), built(x)
     if isinstance(want, dict):

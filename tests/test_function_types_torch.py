@@ -147,6 +147,8 @@ def deliberate(ftype, param, probe) -> str | None:
         return "a boolean is not a number"
     if (ftype.name, param.name) in ANNOTATED and not (isinstance(probe, int) and not isinstance(probe, bool)):
         return "torchvision's annotation"
+    if (ftype.name, param.name) == ("to", "dtype") and probe is not None:
+        return "to takes a dtype, not a device"
     return None
 
 
@@ -166,7 +168,8 @@ def test_every_argument_of_every_function_is_typed_as_torch_types_it():
     assert wrong == []
     assert count > 1000  # every function, every argument
     # every deliberate difference is still needed (and stays documented)
-    assert reasons_used == {"truthiness", "a boolean is not a number", "torchvision's annotation"}
+    assert reasons_used == {"truthiness", "a boolean is not a number", "torchvision's annotation",
+                            "to takes a dtype, not a device"}
 
 
 @pytest.mark.parametrize("call, shapes, message", [
@@ -195,5 +198,5 @@ def test_deliberate_differences_are_documented():
     from pathlib import Path
 
     text = Path(__file__).parent.parent.joinpath("docs", "formulas.md").read_text(encoding="utf-8")
-    for example in ("F.relu(x, inplace='false')", "F.leaky_relu(x, True)", "_squeeze"):
+    for example in ("F.relu(x, inplace='false')", "F.leaky_relu(x, True)", "_squeeze", "x.to(2.5)"):
         assert example in text

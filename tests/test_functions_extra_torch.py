@@ -20,7 +20,8 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 NAMES = "xyzwv"
-REFUSALS = (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError, OverflowError)
+REFUSALS = (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError, OverflowError,
+            ZeroDivisionError)
 
 
 def spec_of(call: str, shapes) -> str:
@@ -361,3 +362,47 @@ def test_backend_and_export():
     macs = {op.type: op.step.macs for op in report.graph.ops}
     assert macs["einsum"] == 2 * 4 * 6 * 7 * 8 and macs["matmul"] == 2 * 4 * 6 * 8 * 7
     assert macs["linear"] == 2 * 8 * 8 * 5 * 3 and macs["bmm"] == 2 * 6 * 7 * 8
+
+
+# group_norm and normalize (ops/norm_functions.py) -----------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(shape=st.lists(st.integers(0, 6), min_size=0, max_size=4).map(tuple),
+       groups=st.one_of(st.integers(-3, 7), st.sampled_from([2.0, True, "2"])),
+       weight=st.one_of(st.just(OMIT), st.integers(0, 7).map(lambda n: (n,)), st.just((2, 2))),
+       bias=st.booleans())
+def test_group_norm(shape, groups, weight, bias):
+    shapes = [shape]
+    pairs = [(None, groups)]
+    if weight is not OMIT:
+        shapes.append(weight)
+        pairs.append((None, "W"))
+        if bias:
+            shapes.append(weight)
+            pairs.append((None, "B"))
+    call = "F.group_norm(x, " + ", ".join(repr(v) if v not in ("W", "B") else {"W": "y", "B": "z"}[v]
+                                        for _, v in pairs) + ")"
+    agree(call, shapes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=st.lists(st.integers(0, 4), min_size=0, max_size=4).map(tuple),
+       dim=st.one_of(st.just(OMIT), st.integers(-5, 4), st.sampled_from([1.0, None, (0, 1)])),
+       p=st.sampled_from([OMIT, 1.0, 2.0, 0.5, 3]))
+def test_normalize(shape, dim, p):
+    agree(f"F.normalize({_args((None, 'X'), ('p', p), ('dim', dim))})".replace("'X'", "x"), [shape])
+
+
+# dtype conversions (ops/convert.py) ----------------------------------------------------------
+
+@pytest.mark.parametrize("call", ["x.to('float16')", "x.to(dtype='int64')", "x.to('bool')", "x.to()",
+                                  "x.float()", "x.double()", "x.half()", "x.bfloat16()", "x.long()", "x.int()",
+                                  "x.short()", "x.char()", "x.byte()", "x.bool()", "x.long().float()"])
+def test_conversions_give_torchs_dtype(call):
+    """The dtype the rule gives the output is torch's (a spec's dtype names are torch's
+    without the prefix; x.to() keeps the input's, float32)."""
+    want = eval(call.replace("('", "(torch.").replace("='", "=torch.").replace("')", ")"),  # noqa: S307
+                {"torch": torch, "x": torch.zeros(2, 3)}).dtype
+    report = report_of(spec_of(call, [(2, 3)]))
+    got = report.graph.ops[-1].step.dtype or "float32"
+    assert got == str(want).removeprefix("torch."), call

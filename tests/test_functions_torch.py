@@ -43,6 +43,7 @@ def torchvision():
 
 
 DTYPE_ARG = re.compile(r"\bdtype=(['\"])(%s)\1" % "|".join(DTYPES))
+TO_DTYPE = re.compile(r"\.to\((['\"])(%s)\1" % "|".join(DTYPES))
 
 
 def torch_shapes(call: str, shapes):
@@ -50,6 +51,7 @@ def torch_shapes(call: str, shapes):
     # a spec's buffer (an index tensor in getitem's examples): zeros of its dtype
     env["Buffer"] = lambda shape, dtype=torch.float32: torch.zeros(shape, dtype=dtype)
     call = DTYPE_ARG.sub(r"dtype=torch.\2", call)  # a spec's dtype='int64' is torch's torch.int64
+    call = TO_DTYPE.sub(r".to(torch.\2", call)  # and x.to('float16') torch's x.to(torch.float16)
     if call.startswith("center_crop("):  # a spec calls torchvision.transforms.v2's by its name
         torchvision()
         from torchvision.transforms.v2.functional import center_crop

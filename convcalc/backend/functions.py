@@ -40,6 +40,9 @@ CALLS: dict[str, str] = {
     # ops/conv_functions.py, norm_functions.py, attention_functions.py (torch.batch_norm
     # exists, with another signature: F's is the one the spec binds)
     "conv1d": "F", "conv2d": "F", "conv3d": "F", "batch_norm": "F", "scaled_dot_product_attention": "F",
+    "group_norm": "F", "normalize": "F",
+    **dict.fromkeys(("to", "type_as", "float", "double", "half", "bfloat16", "long", "int", "short", "char",
+                     "byte", "bool"), "method"),
     # ops/swin.py: torchvision.models.swin_transformer's, not in torchvision.ops: their source
     "_patch_merging_pad": "torchvision", "_get_relative_position_bias": "torchvision",
     "shifted_window_attention": "torchvision",

@@ -359,3 +359,21 @@ class ImageAndTokens(nn.Module):
         pixels = self.conv(image).flatten(2).transpose(1, 2)
         tokens = self.embed(ids)
         return self.head(torch.cat([pixels, tokens], dim=1))
+
+
+class RMSNormNet(nn.Module):
+    """Pointwise math as hand-written models use it: an RMSNorm (pow, mean, rsqrt), a
+    clamped cosine similarity (normalize, clamp), a learned temperature (exp), a dtype cast."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+        self.scale = nn.Parameter(torch.ones(8))
+        self.logit_scale = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        h = self.proj(x)
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-6) * self.scale
+        q = F.normalize(h, dim=-1)
+        attn = (q @ q.transpose(-2, -1)).clamp(min=-1.0, max=1.0) * self.logit_scale.exp()
+        return (attn.softmax(-1) @ h).float() + x.cumsum(1) ** 2

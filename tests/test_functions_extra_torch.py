@@ -406,3 +406,51 @@ def test_conversions_give_torchs_dtype(call):
     report = report_of(spec_of(call, [(2, 3)]))
     got = report.graph.ops[-1].step.dtype or "float32"
     assert got == str(want).removeprefix("torch."), call
+
+
+# pointwise math (ops/pointwise.py) --------------------------------------------------------------
+
+operands = st.one_of(shapes, st.sampled_from([2, 0.5, -1.0, None, "2"]))  # True: refused on purpose
+
+
+def _operand_call(template: str, values) -> tuple[str, list]:
+    """``template`` with each operand a tensor name (its shape an input) or a literal."""
+    names, tensor_shapes = [], []
+    for value in values:
+        if isinstance(value, tuple):
+            names.append(NAMES[len(tensor_shapes)])
+            tensor_shapes.append(value)
+        else:
+            names.append(repr(value))
+    return template.format(*names), tensor_shapes
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=operands, exponent=operands, form=st.sampled_from(["torch.pow({}, {})", "{}.pow({})", "{} ** {}"]))
+def test_pow(base, exponent, form):
+    assume(isinstance(base, tuple) or form != "{}.pow({})")
+    call, tensor_shapes = _operand_call(form, [base, exponent])
+    assume(tensor_shapes)
+    agree(call, tensor_shapes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=shapes, low=st.one_of(st.just(OMIT), operands), high=st.one_of(st.just(OMIT), operands),
+       op=st.sampled_from(["clamp", "clip"]))
+def test_clamp(shape, low, high, op):
+    values, parts = [shape], ["{}"]
+    for name, value in (("min", low), ("max", high)):
+        if value is not OMIT:
+            values.append(value)
+            parts.append(f"{name}={{}}")
+    call, tensor_shapes = _operand_call(f"torch.{op}(" + ", ".join(parts) + ")", values)
+    agree(call, tensor_shapes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(shape=st.lists(small, max_size=4).map(tuple), dim=st.one_of(st.integers(-5, 4), st.sampled_from([None, 1.0])),
+       name=st.sampled_from(sorted(["sqrt", "rsqrt", "exp", "log", "sin", "cos", "erf", "abs", "floor", "square",
+                                    "reciprocal", "sign", "cumsum"])))
+def test_unary_and_cumsum(shape, dim, name):
+    call = f"x.cumsum({dim!r})" if name == "cumsum" else f"torch.{name}(x)"
+    agree(call, [shape])

@@ -76,6 +76,7 @@ def agrees(tmp_path, source: Path, name: str, shape: str, other: str | None = No
     ("Subclasses", "1,3,8,8", None),
     ("Recurrent", "1,3,8,8", "2,3,5,6"),  # a block run three times: params once
     ("InPlace", "1,3,8,8", None),  # x.add_(y): x changed in place, then read
+    ("RMSNormNet", "2,5,8", "1,3,8"),  # pow, rsqrt, normalize, clamp, exp, cumsum, a cast
 ])
 def test_models_import_exactly_and_follow_other_inputs(tmp_path, name, shape, other):
     agrees(tmp_path, MODELS, name, shape, other)

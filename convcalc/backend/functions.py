@@ -25,7 +25,7 @@ from convcalc.ops.function import INDEX, OPERAND, TENSOR, TENSORS, VARARGS
 # A dtype is a string in a spec ('int64'): torch.int64 here.
 CALLS: dict[str, str] = {
     "add": "operator:+", "sub": "operator:-", "mul": "operator:*", "div": "torch",
-    "matmul": "operator:@", "getitem": "getitem",
+    "matmul": "operator:@", "getitem": "getitem", "pow": "operator:**",
     "view": "method", "expand": "method", "contiguous": "method", "reshape_as": "method",
     "view_as": "method", "expand_as": "method", "tensor_split": "positional", "index_select": "index",
     "stochastic_depth": "torchvision",
@@ -57,7 +57,7 @@ CALLS: dict[str, str] = {
 # "torchvision" functions run from their origin, not torchvision.ops (swin.py's run from
 # their source: torchvision.models.swin_transformer's are the same computation)
 FROM_ORIGIN = ("torchvision.models.video.",)
-OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "@": operator.matmul}
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "@": operator.matmul, "**": operator.pow}
 
 
 def kind(name: str) -> str:
@@ -90,7 +90,7 @@ def run(torch, ftype, bound: dict, values: dict):
         symbol = how.partition(":")[2]
         if symbol in "+-" and args.get("alpha", 1) != 1:
             return getattr(torch, ftype.name)(**args)
-        return OPERATORS[symbol](args[first], args["other"])
+        return OPERATORS[symbol](args[first], args[ftype.signature[1].name])
     if how == "getitem":
         return args[first][args["index"]]
     if how == "method":

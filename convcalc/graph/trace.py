@@ -159,6 +159,8 @@ class Tracer:
                 left, right = right, left
             elif name == "sub":
                 return self.call_function(function("rsub"), [left], {}, receiver=right)
+            elif name == "pow":  # 2 ** x: torch.pow(2, x)
+                return self.call_function(function(name), [left, right], {})
             else:
                 raise SpecError(f"{ast.unparse(node)!r}: a number {kind} a tensor is not supported; "
                                 "write the tensor first")

@@ -90,10 +90,10 @@ REGISTRY: dict[str, LayerType] = _Registry(
 FUNCTIONS: dict[str, FunctionType] = _Registry(
     (), ("elementwise", "shape", "getitem", "indexing", "factories", "torchvision_layers", "reduce", "nonlinear",
          "linalg", "resize", "pool_functions", "conv_functions", "norm_functions", "attention_functions", "repeat",
-         "convert", "swin", "swin3d", "mvit"), "FUNCTIONS")
+         "convert", "pointwise", "swin", "swin3d", "mvit"), "FUNCTIONS")
 
 # operators in an expression: x + y, x * 0.5, x @ w
-OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "MatMult": "matmul"}
+OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "MatMult": "matmul", "Pow": "pow"}
 
 __all__ = ["FUNCTIONS", "OPERATORS", "REGISTRY", "REQUIRED", "FunctionType", "LayerType", "Step",
            "from_origin", "function", "lookup"]

@@ -162,6 +162,8 @@ class FunctionType:
         if param.kind == TENSOR and not isinstance(value, Tensor) and value is not None:
             raise SpecError(f"{self.name}(): {param.name} must be a tensor, got {value!r}")
         if param.kind == OPERAND:
+            if value is None and param.default is None:
+                return  # an optional operand left out (clamp's max)
             if not isinstance(value, Tensor) and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise SpecError(f"{self.name}(): {param.name} must be a tensor or a number, got {value!r}")
             return

@@ -76,6 +76,8 @@ def _normalize(b):
     """``input / input.norm(p, dim, keepdim=True).clamp_min(eps)``: the input's shape; the
     norm reads the whole of ``dim``."""
     shape, dim = tuple(b["input"]), b["dim"]
+    if b["out"] is not None:
+        raise ParamError("normalize: out= writes into a tensor a spec does not have", fix="leave out= out")
     if dim is None:  # input.norm(p, None): the norm of every element
         dims = list(range(len(shape)))
     else:
@@ -117,12 +119,12 @@ FUNCTIONS = [
                   _ex("F.group_norm(x, 0)", (2, 4, 3)), _ex("F.group_norm(x, -2)", (2, 4, 3)),
                   _ex("F.group_norm(x, 2, y)", (2, 4, 3), (4, 1)), _ex("F.group_norm(x, 1)", (0, 4, 3))),
                  method=False, kinds={"num_groups": None}),
-    FunctionType("normalize", params("input:tensor", ("p", 2.0), ("dim", 1), ("eps", 1e-12)),
+    FunctionType("normalize", params("input:tensor", ("p", 2.0), ("dim", 1), ("eps", 1e-12), ("out", None)),
                  _normalize, "normalization",
                  "Unit vectors along dim (p-norm, at least eps): the input's shape; the receptive "
                  "field covers dim.",
                  (_ex("F.normalize(x)", (2, 3)), _ex("F.normalize(x, dim=-1)", (2, 5, 4)),
                   _ex("F.normalize(x, p=1.0, dim=0)", (3,)), _ex("F.normalize(x, dim=2)", (2, 3)),
                   _ex("F.normalize(x, dim=0)", ())),
-                 method=False, kinds={"dim": None, "p": Kind("number", optional=True)}),
+                 method=False, kinds={"dim": None, "p": Kind("number", optional=True), "out": None}),
 ]

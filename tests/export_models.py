@@ -59,3 +59,17 @@ class Attention(nn.Module):
         if x.shape[1] % 2:
             raise ValueError("an even number of tokens")
         return self.attn(x, x, x, need_weights=False)[0]
+
+
+class TextEncoder(nn.Module):
+    """torch.nn.TransformerEncoder, which torch.fx cannot trace (it branches on its inputs'
+    properties for its fused fast path): token indices in."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 16)
+        self.encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, ids):
+        return self.head(self.encoder(self.embed(ids)).mean(1))

@@ -118,3 +118,18 @@ def test_export_gives_the_table_fx_gives(torchvision, tmp_path, name):
     keys = ("path", "type", "output_shape", "params", "macs")
     fx, exported = ([{k: r[k] for k in keys} for r in t["layers"] if r["params"]] for t in tables)
     assert fx == exported and tables[0]["totals"] == tables[1]["totals"]
+
+
+def test_a_transformer_encoder_imports_through_torch_export(tmp_path):
+    """Its fast path is off while the model is counted (the FLOP counter cannot see it)."""
+    path = tmp_path / "text.yaml"
+    code, _, err = run("import", f"{MODELS}:TextEncoder", "--input", "2,6", "--dtype", "int64", "-o", path)
+    assert code == 0, err
+    model = model_of("TextEncoder")
+    code, out, err = run("net", path, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["output_shape"] == [2, 3]
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())
+    code, out, err = run("check", path, "--device", "cpu", "--format", "json")
+    assert code == 0 and json.loads(out)["agree"], out + err

@@ -28,7 +28,7 @@ import io
 import logging
 import operator
 
-from convcalc.backend.fx_trace import Untraceable, layer_name, user_line
+from convcalc.backend.fx_trace import Untraceable, layer_name, no_fastpath, user_line
 
 MESSAGE = "torch.export traced the model at {shape}: the spec holds at that input only"
 
@@ -329,7 +329,7 @@ def _same(model, gm, inputs):
     for module in (model, gm):
         counter = FlopCounterMode(display=False)
         try:
-            with torch.no_grad(), counter:
+            with torch.no_grad(), no_fastpath(), counter:
                 outputs.append(module(*inputs))
         except Exception as e:  # noqa: BLE001 - an ATen operation read as the wrong function
             raise Untraceable(f"torch.export's graph, regrouped into torch's layers and functions, "

@@ -9,6 +9,7 @@ layer's). Every other module is traced into, so its code becomes the spec's oper
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
@@ -131,17 +132,26 @@ def run(gm, inputs: list) -> dict:
             # place (torchvision's 3-d Swin adjusts window_size) needs its own copy
             return super().call_function(target, _thaw(args), _thaw(kwargs))
 
-    # MultiheadAttention's fused fast path runs one kernel the FLOP counter does not see
-    fast = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), no_fastpath():
             Recorder(gm).run(*inputs)
     except Exception as e:
         raise ConvcalcError(f"the model raised {_one_line(e)}", fix="check --input") from None
+    return seen
+
+
+@contextlib.contextmanager
+def no_fastpath():
+    """MultiheadAttention's and TransformerEncoder's fused fast path runs kernels the FLOP
+    counter does not see: off while the model is counted."""
+    import torch
+
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
     finally:
         torch.backends.mha.set_fastpath_enabled(fast)
-    return seen
 
 
 _COUNTING_CPU_ATTENTION = False

@@ -2,7 +2,8 @@
 with exit 0, or exit 1 or 2 and one line per error, never "internal error" or a
 traceback, within a time limit.
 
-The grammar: layers (bare names, call strings, the mapping form), block definitions and
+The grammar: layers (bare names, call strings, the mapping form, modules named by their
+key), block definitions and
 calls, repeat, when, concat/add branches, named groups, named values (``h = ...``,
 ``as:``/``in:``, operators, functions), and expressions everywhere an argument goes; the
 values include wrong types, unknown names and huge numbers. A quarter of the documents
@@ -55,6 +56,11 @@ call_strings = st.builds(
 mappings = st.builds(lambda name, body: {name: body}, st.sampled_from(LAYERS + ["b"]),
                      st.one_of(st.none(), st.lists(VALUES, max_size=3),
                                st.dictionaries(KEYWORDS, VALUES, max_size=3), VALUES))
+named_modules = st.builds(  # - conv1: Conv2d(...), a module named by its key
+    lambda name, body, extra: {name: body, **extra},
+    st.sampled_from(["conv1", 0, "b", "Conv2d", "relu", "repeat", "on", "layers.1", "g_{c}"]),
+    st.one_of(call_strings, st.sampled_from(BARE), EXPRESSIONS),
+    st.sampled_from([{}] * 4 + [{"in": "h"}, {"as": "h"}, {"when": "s != 1"}, {"name": "n"}, {"layers": []}]))
 named_values = st.sampled_from([
     "h = _", "y = _ + h", "_ * h", "h @ h", "torch.cat([_, h], dim=1)", "_.permute(0, 2, 3, 1)",
     "x.flatten(1)", "a, b = _.chunk(2, dim=1)", "Conv2d(3, 4, 1)(h)", "y = h - 1", "mean(dim=1)",
@@ -66,8 +72,9 @@ good = st.sampled_from([  # items that work on most 4-d inputs: the valid half o
     "ReLU", "BatchNorm2d", "Identity", "MaxPool2d(1)", "b(4)", {"b": {"c": 8, "s": 2}}, "h = _",
     {"Conv2d": {"out_channels": 4, "kernel_size": 1}}, {"Conv2d": {"out_channels": "c", "kernel_size": 1}},
     {"Conv2d": {"out_channels": 6, "kernel_size": 3, "padding": "same"}}, "y = _ + h", "GELU(approximate='tanh')",
-    {"AdaptiveAvgPool2d": [2]}, "Dropout(0.1)", {"Upsample": {"scale_factor": 2}}, "torch.cat([_, h], dim=1)"])
-leaves = st.one_of(good, good, good, st.sampled_from(BARE), call_strings, mappings, named_values,
+    {"AdaptiveAvgPool2d": [2]}, "Dropout(0.1)", {"Upsample": {"scale_factor": 2}}, "torch.cat([_, h], dim=1)",
+    {"act": "ReLU"}, {"norm": "BatchNorm2d"}, {"blk": "b(4)"}, {"pool": "MaxPool2d(1)", "as": "h"}])
+leaves = st.one_of(good, good, good, st.sampled_from(BARE), call_strings, mappings, named_values, named_modules,
                    st.sampled_from(["b(4)", "b(c=8, s=2)", "b()", "b(1, 2, 3)", {"b": {"c": 4}},
                                     {"b": [2, 2]}, "b(4)(h)"]))
 

@@ -160,6 +160,8 @@ SPEC_ERRORS = [
     ("input: [1, 1, 28, 28]\nlayer:\n  - ReLU\n",
      "spec.yaml:2: unknown key 'layer': a spec has name, input, inputs, outputs, layers, blocks, description"),
     ("input: [1, 1, 28, 28]\nlayers: [ReLU\n", None),  # malformed YAML
+    ("\n  input:\n- 1\n- 3\nlayers: []\n",  # one malformed document (PyYAML ends one early), not a batch
+     "spec.yaml:3: malformed YAML: did not find expected <document start>"),
     ("- just\n- a list\n", "spec.yaml:1: a bare list of layers has no input shape: pass --input "
      "1,3,224,224, or write a mapping with input: and layers:"),  # with --input: its layers:
     ("", "spec.yaml: empty spec: write a mapping with input: and layers:"),

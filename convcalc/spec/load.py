@@ -6,6 +6,7 @@ Only PyYAML is imported here, and only when a spec is read.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from convcalc.errors import SpecError
@@ -109,6 +110,8 @@ def load_documents(text: str, source: str) -> list:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
+        if mark is not None and not re.search(r"^---", text[:mark.index], re.M):
+            docs = []  # no "---" before it: one malformed document, not a batch (PyYAML ended one early)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         if mark and _tab_indent(text, mark):  # PyYAML: "found character that cannot start any token"
             docs.append(SpecError(f"{where}: a tab in the indentation; YAML indents with spaces"))

@@ -10,7 +10,9 @@ optionally, ``blocks`` (parameterised reusable layer lists). A layer item is one
 - ``{concat: [branch, ...]}`` (``dim``, default 1) and ``{add: [branch, ...]}``: parallel
   branches joined by ``torch.cat`` or by a sum; a branch is a list of items, ``[]`` is the
   identity;
-- ``{sequential: [...]}``: a named group.
+- ``{sequential: [...]}``: a named group;
+- ``{conv1: "Conv2d(64, 64, 1)"}`` (``- conv1: Conv2d(64, 64, 1)``): a module named by its
+  key, its value a layer's constructor or a block call (``convcalc.spec.named``).
 
 Any item may carry ``name:`` (its path segment) and ``when:`` (an expression: the item is
 skipped when false). Inside a block, argument values may be expressions over the block's
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from convcalc.spec import expr
 from convcalc.spec.load import Located
+from convcalc.spec.named import check_named, named_module
 from convcalc.errors import SpecError
 
 STRUCTURAL = ("repeat", "concat", "add", "sequential")
@@ -101,9 +104,10 @@ def parse_spec(doc, source: str) -> Spec:
     raw_blocks = doc.get("blocks") or {}
     if not isinstance(raw_blocks, dict):
         raise SpecError(f"{source}:{_line(raw_blocks)}: blocks: must be a mapping of block names")
+    known = frozenset(str(b) for b in raw_blocks)  # a key that is a block keeps its meaning
     for bname, body in raw_blocks.items():
-        blocks[str(bname)] = _parse_block(str(bname), body, source, raw_blocks.key_lines.get(bname, 1))
-    layers = _parse_items(doc["layers"], source, doc.key_lines.get("layers", 1))
+        blocks[str(bname)] = _parse_block(str(bname), body, source, raw_blocks.key_lines.get(bname, 1), known)
+    layers = _parse_items(doc["layers"], source, doc.key_lines.get("layers", 1), known)
     dtypes: dict = {}
     inputs = _parse_inputs(doc, source, dtypes)
     if inputs:
@@ -176,7 +180,7 @@ def _parse_input(value, source, line, dtypes=None, name="x"):
     return list(value)
 
 
-def _parse_block(name, body, source, line) -> Block:
+def _parse_block(name, body, source, line, known) -> Block:
     if name in STRUCTURAL or name in MODIFIERS:  # {add: [...]} would read as the merge
         raise SpecError(f"{source}:{line}: a block cannot be named {name!r}: it is a keyword of "
                         "the spec language", fix=f"rename it, e.g. {name}_block")
@@ -204,27 +208,27 @@ def _parse_block(name, body, source, line) -> Block:
         else:
             raise SpecError(f"{source}:{line}: block {name!r}: bad parameter {entry!r}")
     inputs = _names(body.get("inputs"), f"block {name!r}: inputs", source, line)
-    return Block(name, params, _parse_items(body["layers"], source, line), line, inputs)
+    return Block(name, params, _parse_items(body["layers"], source, line, known), line, inputs)
 
 
-def _parse_items(value, source, line) -> list:
+def _parse_items(value, source, line, known=frozenset()) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
         value = Located([value])
         value.lines = [line]
     lines = getattr(value, "lines", [line] * len(value))
-    return [_parse_item(v, source, ln) for v, ln in zip(value, lines, strict=True)]
+    return [_parse_item(v, source, ln, known) for v, ln in zip(value, lines, strict=True)]
 
 
-def _parse_branches(value, source, line) -> list:
+def _parse_branches(value, source, line, known) -> list:
     if not isinstance(value, list) or len(value) < 1:
         raise SpecError(f"{source}:{line}: branches must be a list, one entry per branch")
     lines = getattr(value, "lines", [line] * len(value))
-    return [_parse_items(b, source, ln) for b, ln in zip(value, lines, strict=True)]
+    return [_parse_items(b, source, ln, known) for b, ln in zip(value, lines, strict=True)]
 
 
-def _parse_item(value, source, line) -> Item:
+def _parse_item(value, source, line, known) -> Item:
     if isinstance(value, str):
         return _string_item(value, source, line)
     if not isinstance(value, dict) or not value:
@@ -232,6 +236,12 @@ def _parse_item(value, source, line) -> Item:
             f"{source}:{line}: cannot read {value!r} as a layer",
             fix="write Name, Name(args) or {Name: {arg: value}}",
         )
+    named = named_module(value, known, STRUCTURAL + MODIFIERS)
+    if named is not None:  # - conv1: Conv2d(64, 64, 1): the key names the module
+        item = _string_item(named[1], source, line)
+        check_named(*named, value, item, f"{source}:{line}")
+        item.name = named[0]
+        return _modifiers(item, value, source, line)
     main = [k for k in value if k not in MODIFIERS]
     if len(main) == 1:
         key = main[0]
@@ -251,9 +261,14 @@ def _parse_item(value, source, line) -> Item:
     if extra:
         raise SpecError(f"{source}:{line}: {extra[0]}: does not apply to {key}")
     if key in STRUCTURAL:
-        item = _structural(key, body, value, source, line)
+        item = _structural(key, body, value, source, line, known)
     else:
         item = _mapping_call(str(key), body, source, line)
+    return _modifiers(item, value, source, line)
+
+
+def _modifiers(item, value, source, line) -> Item:
+    """``name:``, ``when:``, ``as:`` and ``in:`` of a mapping item."""
     if "name" in value:
         if isinstance(value["name"], bool) or not isinstance(value["name"], (str, int)):
             raise SpecError(f"{source}:{line}: name must be a string")
@@ -270,7 +285,7 @@ def _parse_item(value, source, line) -> Item:
     return item
 
 
-def _structural(key, body, value, source, line) -> Item:
+def _structural(key, body, value, source, line, known) -> Item:
     if key == "repeat":
         if "layers" not in value:
             raise SpecError(f"{source}:{line}: repeat needs layers: (the layers to repeat)")
@@ -278,12 +293,12 @@ def _structural(key, body, value, source, line) -> Item:
         if var is not None and not (isinstance(var, str) and var.isidentifier()):
             raise SpecError(f"{source}:{line}: var must be a name, got {var!r}")
         return Item("repeat", line, count=_maybe_expr(body, source, line), var=var,
-                    children=_parse_items(value["layers"], source, line))
+                    children=_parse_items(value["layers"], source, line, known))
     if key in ("concat", "add"):
         dim = value.get("dim", 1)
-        return Item(key, line, children=_parse_branches(body, source, line),
+        return Item(key, line, children=_parse_branches(body, source, line, known),
                     dim=_maybe_expr(dim, source, line))
-    return Item("sequential", line, children=_parse_items(body, source, line))
+    return Item("sequential", line, children=_parse_items(body, source, line, known))
 
 
 def _mapping_call(target, body, source, line) -> Item:

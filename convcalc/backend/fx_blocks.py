@@ -1,6 +1,7 @@
 """An exact import folded into blocks, as a person writes a spec: one block per module
 class whose instances share a structure, parameters for the numbers that differ between
-instances, ``repeat`` for runs of identical calls.
+instances, a flag with ``when:`` where instances differ by an optional part (a shortcut),
+``repeat`` for runs of identical calls; then written as a person reads it (fx_readable).
 
 Folding only renames values and moves items into block definitions; the importer then
 checks that the folded spec lowers to the same graph as the exact one (the same
@@ -9,17 +10,21 @@ operations, paths, arguments and dataflow), and keeps the exact one otherwise.
 
 from __future__ import annotations
 
-import io
-import json
 import keyword
 import re
-import tokenize
 from dataclasses import dataclass, field
 
-from convcalc.backend.fx_text import is_int, reads, rename_text, writes
-from convcalc.backend.fx_yaml import Group, Repeat, groups
-from convcalc.ops import FUNCTIONS, REGISTRY
+from convcalc.backend import fx_readable, fx_variants
+from convcalc.backend.fx_calls import Module, argument_names, flatten, from_flat, literal_args, marker, shape
+from convcalc.backend.fx_calls import substitute
+from convcalc.backend.fx_repeat import repeat_runs
+from convcalc.backend.fx_text import reads, rename_text, writes
+from convcalc.backend.fx_yaml import Group, groups
+from convcalc.ops import FUNCTIONS, REGISTRY, REQUIRED
 from convcalc.spec.parse import MODIFIERS, STRUCTURAL
+
+LAYERS = {name: list(layer.signature) for name, layer in REGISTRY.items()}
+MAX_CONTAINER = 4  # parameters of a block made of numbered nn.Sequentials
 
 
 @dataclass
@@ -29,6 +34,8 @@ class Block:
     entries: list
     comment: str = ""
     calls: int = 0
+    defaults: dict = field(default_factory=dict)  # parameter -> default (a flag's is False)
+    tensors: set = field(default_factory=set)  # its values that are tensors (fx_readable)
 
 
 @dataclass
@@ -38,43 +45,52 @@ class _Instance:
     inputs: list  # the values it reads from outside, in order
     output: str  # the one value read after it
     body: list = field(default_factory=list)  # normalised entries (local names)
-    tokens: tuple = ()  # the body's tokens, numbers as "#": the structure
+    tokens: tuple = ()  # the body's tokens, numbers as markers: the structure
     numbers: list = field(default_factory=list)  # the body's numbers, in order
+    rename: dict = field(default_factory=dict)  # the model's value names -> the body's
 
 
 def fold(root: Group, inputs: list, outputs: list, model, tensors=None) -> dict:
     """Fold ``root`` in place, innermost modules first (a parent's body then holds its
-    children's calls); the blocks its groups now call, by name. ``model``: the live
-    model, whose modules' classes name the blocks; ``tensors``: the values that are tensors
-    (a module reading a size from outside stays a group: a block's inputs are tensors)."""
+    children's calls), and write it for reading (fx_readable); the blocks its groups now
+    call, by name. ``model``: the live model, whose modules' classes name the blocks;
+    ``tensors``: the values that are tensors (a module reading a size from outside stays
+    a group: a block's inputs are tensors)."""
     blocks, taken = {}, set()
+    for group in groups(root):  # named modules as calls: {conv1: Conv2d(...), in: "x", as: "conv1"}
+        group.entries[:] = [e if isinstance(e, Group) else (from_flat(e[0], REGISTRY) or e[0], e[1])
+                            for e in group.entries]
     parents = _parents(root)
     written: list = []
     _walk(root, written, [], None)
     values = set(written) | set(inputs)
-    heights = {id(g): _height(g) for g in groups(root)}  # before any group becomes a call
+    heights = _heights(root, model)  # before any group becomes a call
     for height in range(1, heights[id(root)]):
         readers = _readers(root, outputs, values)
         instances = [inst for group in groups(root) if heights[id(group)] == height
                      for inst in [_instance(group, model, readers, values)] if inst is not None
                      and (tensors is None or set(inst.inputs) <= tensors)]  # in: takes tensors
-        by_structure: dict = {}
-        for inst in instances:
-            by_structure.setdefault((inst.cls, inst.tokens), []).append(inst)
-        for (cls, tokens), group in by_structure.items():
-            if len(group) < 2:
+        fx_variants.canonical(instances)
+        for family in fx_variants.families(instances, tensors or set(), _generic):
+            if len(family.instances) < 2:
                 continue
-            params, arguments = _parameters(group, blocks)
+            params, defaults, arguments = _parameters(family, blocks)
+            cls = family.instances[0].cls
+            if _generic(cls) and not _one_thing({inst.group.segment for inst in family.instances}, params):
+                continue
             # a container is named by what it holds: its attribute name (downsample)
-            generic = cls.__module__.startswith("torch.nn.") and group[0].group.segment.isidentifier()
-            name = _block_name(group[0].group.segment if generic else cls.__name__, taken)
-            blocks[name] = Block(params["order"], _input_names(len(group[0].inputs)),
-                                 _substitute(group[0], params["at"]),
-                                 comment=f"{cls.__module__}.{cls.__qualname__}", calls=len(group))
-            for inst, args in zip(group, arguments):
+            segment = family.instances[0].group.segment
+            generic = _generic(cls) and segment.isidentifier()
+            name = _block_name(segment if generic else cls.__name__, taken)
+            blocks[name] = Block(params["order"], _input_names(len(family.instances[0].inputs)),
+                                 fx_variants.trim(substitute(family.body, params["at"])),
+                                 comment=f"{cls.__module__}.{cls.__qualname__}",
+                                 calls=len(family.instances), defaults=defaults, tensors=family.tensors)
+            for inst, args in zip(family.instances, arguments):
                 _replace(inst, name, args, parents)
     for group in groups(root):
-        _repeat(group)
+        repeat_runs(group, blocks)
+    fx_readable.tidy(root, blocks, inputs, outputs, tensors or set())
     return blocks
 
 
@@ -87,9 +103,48 @@ def _parents(root: Group) -> dict:
     return found
 
 
-def _height(group: Group) -> int:
-    children = [_height(e) for e in group.entries if isinstance(e, Group)]
-    return 1 + max(children, default=0)
+def _heights(root: Group, model) -> dict:
+    """When each group is folded: after the groups inside it, and with every instance of
+    its class (a Bottleneck without a downsample waits for those with one, so that the
+    two variants meet; a container, nn.Sequential, by its name too)."""
+    found = groups(root)
+    children = {id(g): [e for e in g.entries if isinstance(e, Group)] for g in found}
+    keys = {id(g): _key(g, model) for g in found}
+    height = {id(g): 1 for g in found}
+    for _ in range(len(found)):
+        by_key: dict = {}
+        for g in found:
+            by_key[keys[id(g)]] = max(by_key.get(keys[id(g)], 0), height[id(g)])
+        changed = False
+        for g in reversed(found):  # inner groups first
+            new = max([1 + height[id(c)] for c in children[id(g)]] + [by_key[keys[id(g)]] if g.path else 0, 1])
+            changed |= new != height[id(g)]
+            height[id(g)] = new
+        if not changed:
+            break
+    return height
+
+
+def _key(group: Group, model):
+    try:
+        cls = type(model.get_submodule(group.path)) if group.path else None
+    except AttributeError:
+        return id(group)
+    return (cls, group.segment) if cls is not None and _generic(cls) else cls or id(group)
+
+
+def _one_thing(segments: set, params: dict) -> bool:
+    """Whether instances of a container (nn.Sequential) are one thing: the same attribute
+    (downsample), or numbered children with few parameters (HRNet's fuse layers); not
+    named ones that only happen to match (ResNet's layer1 and layer4), nor a stage whose
+    every number is a parameter."""
+    return len(segments) == 1 or (all(s.rpartition(".")[2].isdigit() for s in segments)
+                                  and len(params["order"]) <= MAX_CONTAINER)
+
+
+def _generic(cls) -> bool:
+    """A torch.nn container (nn.Sequential): named by what it holds, never given a flag."""
+    return cls.__module__.startswith("torch.nn.")
 
 
 # which values are read where ------------------------------------------------------------
@@ -130,7 +185,7 @@ def _instance(group: Group, model, readers, values):
         return None
     inst = _Instance(group, cls, inputs, after[0])
     inst.body = _localise(group, inst)
-    inst.tokens, inst.numbers = _shape(inst.body)
+    inst.tokens, inst.numbers = shape(inst.body)
     return inst
 
 
@@ -158,12 +213,15 @@ def _localise(group: Group, inst: _Instance) -> list:
     """The group's entries with values renamed to the block's locals: its inputs x, x1...,
     its own values by their names in the module (layer1_0_conv1 -> conv1)."""
     rename = {v: n for v, n in zip(inst.inputs, _input_names(len(inst.inputs)))}
-    prefix = group.path.replace(".", "_") + "_"
+    # as fx names a module's nodes: Mixed_5b.branch1x1 -> mixed_5b_branch1x1, block1-0.f -> block1_0_f
+    prefix = re.sub(r"\W", "_", re.sub(r"(?<=[a-z])([A-Z])", r"_\1", group.path).lower()) + "_"
     taken = set(rename.values())
     written: list = []
     _walk(group, written, [], None)
     kinds = _kinds(group)
     for value in written:
+        if value in rename:  # written again in place (x = x.add(y)): one name
+            continue
         base = value[len(prefix):] if value.startswith(prefix) else re.sub(r"_\d+$", "", value)
         base = base.rstrip("_") or "v"
         if base[:1].isdigit():  # an nn.Sequential's child: named by its layer (conv, linear)
@@ -175,6 +233,7 @@ def _localise(group: Group, inst: _Instance) -> list:
             local, n = f"{base}_{n}", n + 1
         taken.add(local)
         rename[value] = local
+    inst.rename = rename
     return _renamed(group.entries, rename, inst.output)
 
 
@@ -187,8 +246,12 @@ def _kinds(group) -> dict:
         else:
             call = re.match(r"^(\w+) = ([A-Z]\w*)\(", entry[0])
             if call:
-                found[call.group(1)] = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", call.group(2)).lower()
+                found[call.group(1)] = _snake(call.group(2))
     return found
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def _renamed(entries, rename, output=None) -> list:
@@ -204,59 +267,50 @@ def _renamed(entries, rename, output=None) -> list:
     return out
 
 
-def _shape(entries) -> tuple:
-    """The body's tokens with numbers as ``#`` (its structure), and the numbers."""
-    tokens, numbers = [], []
-    for entry in _flatten(entries):
-        for t in tokenize.generate_tokens(io.StringIO(entry).readline):
-            if is_int(t):
-                tokens.append("#")
-                numbers.append(int(t.string, 0))
-            elif t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
-                tokens.append(t.string)
-        tokens.append("\n")
-    return tuple(tokens), numbers
-
-
-def _flatten(entries) -> list:
-    out = []
-    for entry in entries:
-        if isinstance(entry, Group):
-            out.append(f"group {entry.segment}")
-            out.extend(_flatten(entry.entries))
-            out.append("end")
-        else:
-            out.append(entry[0])
-    return out
-
-
 # parameters -----------------------------------------------------------------------------
 
 
-def _parameters(group: list, blocks: dict) -> tuple:
+def _parameters(family, blocks: dict) -> tuple:
     """Parameter names for the numbers that differ between instances (one per distinct
-    column of values: {"order": names, "at": position -> name}), and each instance's
-    argument values."""
-    columns = list(zip(*(inst.numbers for inst in group)))
-    at, names = {}, {}
-    hints = _hints(group[0], blocks)
-    taken = _locals(group[0].body)  # a parameter never shadows a value of the body
+    column of values: {"order": names, "at": position -> name}), their defaults (a layer
+    argument's own, such as stride 1, where some instances give it; a number only some
+    instances use: None; the flag: False), and each instance's arguments."""
+    columns = list(zip(*family.numbers))
+    at, names, defaults = {}, {}, {}
+    hints = _hints(family.body, blocks)
+    taken = _locals(family.body) | ({family.flag} if family.flag else set())
+    keys = [tuple((marker(v), v) if v is not None else None for v in column) for column in columns]
+    best: dict = {}  # a column's name: the first hint any of its positions has (in_channels, stride)
+    for position, key in enumerate(keys):
+        if best.get(key, (None, None))[0] is None:
+            best[key] = hints[position]
     for position, column in enumerate(columns):
-        if len(set(column)) == 1:
+        kinds = {(marker(v), v) for v in column if v is not None}
+        if len(kinds) == 1 and None not in column:
             continue
-        if column not in names:
-            base = hints.get(position, "p")
-            name, n = base, 2
+        key = keys[position]
+        if key not in names:
+            base, default = best[key]
+            name, n = base or "p", 2
             while name in names.values() or name in taken:
-                name, n = f"{base}{n}", n + 1
-            names[column] = name
-        at[position] = names[column]
-    order = list(dict.fromkeys(at.values()))
+                name, n = f"{base or 'p'}{n}", n + 1
+            names[key] = name
+            if None in column:  # read only where the optional part is
+                defaults[name] = None
+            elif any(type(v) is type(default) and v == default for v in column):
+                defaults[name] = default
+        at[position] = names[key]
+    rank = {name: (0 if name not in defaults else 2 if defaults[name] is None else 1) for name in at.values()}
+    order = sorted(dict.fromkeys(at.values()), key=lambda name: rank[name])
     values = []
-    for i in range(len(group)):
+    for i in range(len(family.numbers)):
         by_name = {at[p]: columns[p][i] for p in at}
         values.append([by_name[n] for n in order])
-    return {"order": order, "at": at}, values
+    if family.flag:
+        order.append(family.flag)
+        defaults[family.flag] = False
+        values = [v + [flag] for v, flag in zip(values, family.flags)]
+    return {"order": order, "at": at}, defaults, values
 
 
 def _locals(entries) -> set:
@@ -269,84 +323,22 @@ def _locals(entries) -> set:
     return found
 
 
-def _hints(inst: _Instance, blocks: dict) -> dict:
-    """A name for each number of the body: the constructor argument it is given as
-    (``Conv2d(64, 128, 3, stride=2)``: in_channels, out_channels, kernel_size, stride)."""
-    hints, position = {}, 0
-    for line in _flatten(inst.body):
-        call = re.match(r"(?:self\.\w+ = |\w+ = )?([A-Z]\w*)\(", line)
-        layer = REGISTRY.get(call.group(1)) if call else None
-        called = re.match(r'\{name: "[^"]*", (\w+): \[', line)  # a block's call: its parameters' names
-        block = blocks.get(called.group(1)) if called else None
-        arg_of_block = 0
-        tokens = list(tokenize.generate_tokens(io.StringIO(line).readline))
-        depth, arg, keyword_name = 0, 0, None
-        for i, t in enumerate(tokens):
-            if t.string in "([{":
-                depth += 1
-            elif t.string in ")]}":
-                depth -= 1
-            elif t.string == "," and depth == 1:
-                arg, keyword_name = arg + 1, None
-            elif t.type == tokenize.NAME and depth >= 1 and i + 1 < len(tokens) and tokens[i + 1].string in ("=", ":"):
-                keyword_name = t.string  # Conv2d(..., stride=2) or {Conv2d: {stride: 2}}
-            if is_int(t):
-                if layer is not None and depth == 1:
-                    names = [n for n, _ in layer.signature]
-                    hints[position] = keyword_name or (names[arg] if arg < len(names) else "p")
-                elif keyword_name in _ARGUMENTS and depth == 2:  # a mapping's constructor argument
-                    hints[position] = keyword_name
-                elif block is not None and depth == 2 and arg_of_block < len(block.params):
-                    hints[position] = block.params[arg_of_block]
-                    arg_of_block += 1
-                position += 1
-    return hints
-
-
-_ARGUMENTS = {n for layer in REGISTRY.values() for n, _ in layer.signature}
-
-
-def _substitute(inst: _Instance, at: dict) -> list:
-    """The body with the numbers at the parameters' positions replaced by their names; the
-    positions count as ``_shape`` counts them."""
-    counter = iter(range(len(inst.numbers)))
-
-    def replace(text):
-        out, last = [], 0
-        offsets = [0]
-        for line in text.splitlines(keepends=True):
-            offsets.append(offsets[-1] + len(line))
-        for t in tokenize.generate_tokens(io.StringIO(text).readline):
-            if is_int(t):
-                position = next(counter)
-                if position in at:
-                    start = offsets[t.start[0] - 1] + t.start[1]
-                    out.append(text[last:start] + at[position])
-                    last = start + len(t.string)
-        return "".join(out) + text[last:]
-
-    def walk(entries):
-        result = []
-        for entry in entries:
-            if isinstance(entry, Group):
-                replace(f"group {entry.segment}")  # its numbers are counted, never replaced
-                result.append(Group(entry.path, entry.segment, walk(entry.entries), entry.index, entry.holder))
-            else:
-                result.append((replace(entry[0]), None))
-        return result
-
-    return walk(inst.body)
+def _hints(body, blocks: dict) -> list:
+    """``(name, default)`` for each number of the body: the constructor argument or block
+    parameter it is given as (``Conv2d(64, 128, 3, stride=2)``: in_channels, out_channels,
+    kernel_size, stride with its default 1), or ``(None, None)``."""
+    signatures = {**LAYERS, **{name: [(p, block.defaults.get(p, REQUIRED)) for p in block.params]
+                               for name, block in blocks.items()}}
+    return [found for line in flatten(body) for found in argument_names(line, signatures)]
 
 
 def _replace(inst: _Instance, name: str, args: list, parents: dict) -> None:
     """The instance's group becomes a call of the block, where it stood in its parent."""
     group = inst.group
-    inputs = inst.inputs[0] if len(inst.inputs) == 1 else inst.inputs
-    parts = [f"name: {json.dumps(group.segment)}", f"{name}: {json.dumps(args) if args else 'null'}",
-             f"in: {json.dumps(inputs)}", f"as: {json.dumps(inst.output)}"]
+    call = Module(group.segment, f"{name}({literal_args(args)})", list(inst.inputs), inst.output)
     parent = parents[id(group)]
     at = next(i for i, e in enumerate(parent.entries) if e is group)
-    parent.entries[at] = ("{" + ", ".join(parts) + "}", None)
+    parent.entries[at] = (call.text(), None)
 
 
 def _input_names(count: int) -> list:
@@ -360,52 +352,3 @@ def _block_name(cls_name: str, taken: set) -> str:
         name, n = f"{base}_{n}", n + 1
     taken.add(name)
     return name
-
-
-# repeats --------------------------------------------------------------------------------
-
-_CALL = re.compile(r'^\{name: "([\w.]*?)(\d+)", (\w+): (\[[^\]]*\]|null), in: "([^"]*)", as: "([^"]*)"\}$')
-_INDEXED = re.compile(r"^(\{name: |\w+ = [A-Z]\w*\(.*\)\()")  # items numbered like nn.Sequential's
-
-
-def _repeat(group: Group) -> None:
-    """Runs of three or more identical block calls, each on the one before, named 0, 1,
-    2... (as an nn.Sequential names them) or layer_1, layer_2...: the first stays a call,
-    the rest become one ``repeat`` (with a name template for named ones)."""
-    entries, out, index = group.entries, [], 0
-    i = 0
-    while i < len(entries):
-        run = _run(entries, i)
-        prefix = run[0].group(1) if run else ""
-        if len(run) >= 3 and (prefix or int(run[0].group(2)) == index):
-            first, second, last = run[0], run[1], run[-1]
-            args = first.group(4)
-            if prefix:  # named: the loop variable fills the name
-                text = (f'{{name: "{prefix}{{i + {second.group(2)}}}", {first.group(3)}: {args}}}'
-                        if second.group(2) != "0" else f'{{name: "{prefix}{{i}}", {first.group(3)}: {args}}}')
-                repeat = Repeat(len(run) - 1, text, "i")
-            else:
-                repeat = Repeat(len(run) - 1, f"{first.group(3)}({args[1:-1] if args != 'null' else ''})")
-            out += [entries[i], repeat, (f"{last.group(6)} = _", None)]
-            index += len(run)
-            i += len(run)
-            continue
-        entry = entries[i]
-        if isinstance(entry, Group) or _INDEXED.match(entry[0]):
-            index += 1
-        out.append(entry)
-        i += 1
-    group.entries[:] = out
-
-
-def _run(entries, start) -> list:
-    run = []
-    for entry in entries[start:]:
-        found = _CALL.match(entry[0]) if not isinstance(entry, (Group, Repeat)) else None
-        if found is None:
-            break
-        if run and (found.group(1, 3, 4) != run[0].group(1, 3, 4) or found.group(5) != run[-1].group(6)
-                    or int(found.group(2)) != int(run[-1].group(2)) + 1):
-            break
-        run.append(found)
-    return run

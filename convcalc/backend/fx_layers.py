@@ -79,10 +79,14 @@ def constructor_args(module, kind: str) -> dict:
 
 
 def constructor(module, kind: str) -> str:
-    layer = REGISTRY[kind]
-    args = constructor_args(module, kind)
+    return call_text(kind, constructor_args(module, kind))
+
+
+def call_text(kind: str, args: dict) -> str:
+    """``Conv2d(64, 64, 3, padding=1, bias=False)``: the leading required arguments by
+    position, as PyTorch's signature orders them, the others by keyword."""
     parts, positional = [], True
-    for arg, default in layer.signature:
+    for arg, default in REGISTRY[kind].signature:
         if arg not in args:
             positional = False
             continue

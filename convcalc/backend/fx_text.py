@@ -21,8 +21,8 @@ def reads(text: str, values: set) -> list:
 
 def writes(text: str) -> list:
     if text.startswith("{"):
-        found = re.search(r'\bas: "([^"]*)"', text)
-        return [found.group(1)] if found else []
+        found = re.search(r'\bas: (?:"([^"]*)"|(\w+))', text)
+        return [found.group(1) or found.group(2)] if found else []
     left, sep, _ = text.partition(" = ")
     if not sep or left.startswith("self."):
         return []
@@ -51,8 +51,9 @@ def is_value(token, before, after, depth) -> bool:
 
 
 def rename_text(text: str, rename: dict) -> str:
-    if text.startswith("{"):
-        return re.sub(r'"([^"]*)"', lambda m: f'"{rename.get(m.group(1), m.group(1))}"', text)
+    if text.startswith("{"):  # the values of in: and as:, never a module's name
+        return re.sub(r'\b(in|as): ("[^"]*"|\[[^\]]*\])', lambda m: m.group(1) + ": " + re.sub(
+            r'"([^"]*)"', lambda v: f'"{rename.get(v.group(1), v.group(1))}"', m.group(2)), text)
     pieces, last = [], 0
     lines = text.splitlines(keepends=True)
     offsets = [0]

@@ -240,8 +240,6 @@ def _folded(imported, model, header, name, tensors: set) -> tuple[str, str | Non
     from convcalc.graph.lower import lower
 
     blocks = fx_blocks.fold(imported.root, list(imported.inputs), imported.outputs, model, tensors)
-    if not blocks:
-        return imported.text, None
     text, _ = fx_yaml.render(header, name, imported.root.entries, imported.inputs, imported.outputs, blocks)
     graphs = []
     for source in (imported.text, text):

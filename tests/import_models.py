@@ -377,3 +377,17 @@ class RMSNormNet(nn.Module):
         q = F.normalize(h, dim=-1)
         attn = (q @ q.transpose(-2, -1)).clamp(min=-1.0, max=1.0) * self.logit_scale.exp()
         return (attn.softmax(-1) @ h).float() + x.cumsum(1) ** 2
+
+
+class NonPersistent(nn.Module):
+    """A buffer outside the state_dict (register_buffer(..., persistent=False)), read by
+    forward, inside a traced-through module, as timm's LeViT, BEiT and TResNet have them."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.gate = nn.Module()
+        self.gate.register_buffer("ones", torch.ones(1, 4, 1, 1), persistent=False)
+
+    def forward(self, x):
+        return self.conv(x) * self.gate.ones

@@ -215,6 +215,17 @@ def test_unread_buffers_are_kept_so_the_state_dict_loads(tmp_path):
         assert torch.allclose(exported(x), model(x))
 
 
+def test_a_non_persistent_buffer_stays_outside_the_state_dict(tmp_path):
+    text, _ = agrees(tmp_path, MODELS, "NonPersistent", "1,3,8,8")
+    assert '"persistent": false' in text
+    code, _, err = run("export", tmp_path / "NonPersistent.yaml", "-o", tmp_path / "exported.py")
+    assert code == 0, err
+    spec = importlib.util.spec_from_file_location("exported_nonpersistent", tmp_path / "exported.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build_model().load_state_dict(build(MODELS, "NonPersistent").state_dict(), strict=True)
+
+
 def test_a_computation_nothing_reads_is_kept_with_its_macs(tmp_path):
     from torch.utils.flop_counter import FlopCounterMode
 

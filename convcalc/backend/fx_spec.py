@@ -221,8 +221,8 @@ class _Writer:
         args = {"shape": list(value.shape)}
         if dtype != "float32":
             args["dtype"] = dtype
-        if node.target.startswith("_tensor_constant"):  # made by fx's trace, not in the model's state_dict
-            args["persistent"] = False
+        if node.target.startswith("_tensor_constant") or _non_persistent(self.model or self.gm, node.target):
+            args["persistent"] = False  # made by fx's trace, or a buffer outside the model's state_dict
         return mapping({"name": segment, "as": out, kind: args if len(args) > 1 else [args["shape"]]})
 
     def module(self, node, group, out) -> list:
@@ -304,6 +304,16 @@ class _Writer:
     def render(self, header, title, root, inputs, outputs, dropped) -> Imported:
         text, where = render(header, title, root.entries, inputs, outputs)
         return Imported(text, where, dict(self.names), self.lost, dropped, root, inputs, outputs)
+
+
+def _non_persistent(gm, target: str) -> bool:
+    """A buffer its module registered with ``persistent=False``."""
+    owner, _, name = target.rpartition(".")
+    try:
+        module = gm.get_submodule(owner) if owner else gm
+    except AttributeError:
+        return False
+    return name in getattr(module, "_non_persistent_buffers_set", ())
 
 
 def _torch_assert():

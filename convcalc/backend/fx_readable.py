@@ -217,14 +217,7 @@ def _named_text(call: Module, index, blocks) -> str:
     text = text if segment in blocks else _bare(text)  # {block: block}: a block given a string
     if not call.inputs and call.output is None and call.when is None:
         return f"{key(segment)}: {plain(text)}"
-    parts = [f"{key(segment)}: {json.dumps(text)}"]
-    if call.inputs:
-        parts.append(f"in: {plain(call.inputs[0], True) if len(call.inputs) == 1 else json.dumps(call.inputs)}")
-    if call.output:
-        parts.append(f"as: {plain(call.output, True)}")
-    if call.when:
-        parts.append(f"when: {call.when}")
-    return "{" + ", ".join(parts) + "}"
+    return "{" + ", ".join([f"{key(segment)}: {json.dumps(text)}", *_modifiers(call)]) + "}"
 
 
 def _mapping(call: Module, text: str, blocks) -> str:
@@ -235,13 +228,19 @@ def _mapping(call: Module, text: str, blocks) -> str:
     params = blocks[outer.callee].params if outer.callee in blocks else [n for n, _ in REGISTRY[outer.callee].signature]
     args = ", ".join(f"{k or params[i]}: {plain(text[s:e], True)}" for i, (k, s, e) in enumerate(outer.args))
     parts = [f"name: {plain(call.segment, True)}", f"{outer.callee}: {{{args}}}" if args else f"{outer.callee}: null"]
+    return "{" + ", ".join([*parts, *_modifiers(call)]) + "}"
+
+
+def _modifiers(call: Module) -> list:
+    """``in:``, ``as:`` and ``when:`` of a module's mapping, those it has."""
+    parts = []
     if call.inputs:
-        parts.append(f"in: {json.dumps(call.inputs[0] if len(call.inputs) == 1 else call.inputs)}")
+        parts.append(f"in: {plain(call.inputs[0], True) if len(call.inputs) == 1 else json.dumps(call.inputs)}")
     if call.output:
         parts.append(f"as: {plain(call.output, True)}")
     if call.when:
         parts.append(f"when: {call.when}")
-    return "{" + ", ".join(parts) + "}"
+    return parts
 
 
 def _bare(text: str) -> str:

@@ -57,3 +57,20 @@ def macs_of(fn) -> int:
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         fn()
     return counter.get_total_flops() // 2
+
+
+def checked_and_exported(report, inputs=None):
+    """The torch backend agrees with ``report`` on every operation, and its exported file
+    runs: (the exported model, its output on ``inputs``, by default the file's
+    ``example_inputs()``)."""
+    import torch
+
+    from convcalc.backend import build, export
+
+    checks = build.compare(report)
+    assert checks and all(c.ok for c in checks), [c for c in checks if not c.ok]
+    namespace = {}
+    exec(compile(export.to_torch(report, "test.yaml"), "<exported>", "exec"), namespace)  # noqa: S102 - our export
+    model = namespace["build_model"]().eval()
+    with torch.no_grad():
+        return model, model(*(namespace["example_inputs"]() if inputs is None else inputs))

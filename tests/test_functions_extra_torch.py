@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings, strategies as st
 
 from conftest import requires_torch
 from convcalc.errors import ConvcalcError
-from helpers import report_of
+from helpers import checked_and_exported, report_of
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
@@ -347,17 +347,8 @@ layers:
 
 
 def test_backend_and_export():
-    from convcalc.backend.build import compare
-    from convcalc.backend.export import to_torch
-
     report = report_of(NETWORK)
-    checks = compare(report)
-    assert [c for c in checks if not c.ok] == []
-    namespace = {}
-    exec(compile(to_torch(report, "test.yaml"), "exported", "exec"), namespace)  # noqa: S102 - our export
-    inputs = [torch.zeros(s) for s in report.graph.inputs.values()]
-    with torch.no_grad():
-        out = namespace["build_model"]().eval()(*inputs)
+    _, out = checked_and_exported(report, [torch.zeros(s) for s in report.graph.inputs.values()])
     assert tuple(out.shape) == report.output_shape == ()
     macs = {op.type: op.step.macs for op in report.graph.ops}
     assert macs["einsum"] == 2 * 4 * 6 * 7 * 8 and macs["matmul"] == 2 * 4 * 6 * 8 * 7

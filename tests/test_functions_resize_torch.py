@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import requires_torch
 from convcalc.errors import ConvcalcError
-from helpers import report_of
+from helpers import checked_and_exported, report_of
 from test_functions_extra_torch import agree, spec_of, torch_outputs
 
 pytestmark = requires_torch
@@ -212,17 +212,10 @@ layers:
 
 
 def test_backend_and_export():
-    from convcalc.backend.build import compare
-    from convcalc.backend.export import to_torch
-
     report = report_of(RESIZING)
     shapes = {op.type: report.graph.shapes[op.outputs[0]] for op in report.graph.ops}
     assert shapes["interpolate"] == (2, 4, 13, 15) and shapes["center_crop"] == (2, 4, 17, 20)
-    assert [c for c in compare(report) if not c.ok] == []
-    namespace = {}
-    exec(compile(to_torch(report, "test.yaml"), "exported", "exec"), namespace)  # noqa: S102 - our export
-    with torch.no_grad():
-        out = namespace["build_model"]().eval()(torch.zeros(2, 4, 9, 10))
+    _, out = checked_and_exported(report, [torch.zeros(2, 4, 9, 10)])
     assert tuple(out.shape) == report.output_shape
 
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import requires_torch
 from convcalc.errors import ConvcalcError
-from helpers import report_of
+from helpers import checked_and_exported, report_of
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
@@ -95,13 +95,6 @@ def test_masks_and_other_dtypes_are_refused_by_name(index, message):
 
 
 def test_an_index_tensor_runs_in_torch_and_in_exported_code():
-    from convcalc.backend import build, export
-
     report = lowered({"t": [169, 4]}, "y = t[Buffer([13, 13], dtype='int64').view(-1)].view(13, 13, -1)")
-    checks = build.compare(report)
-    assert checks and all(c.ok for c in checks), checks
-    namespace = {}
-    exec(compile(export.to_torch(report, "test"), "<exported>", "exec"), namespace)  # noqa: S102
-    with torch.no_grad():
-        out = namespace["build_model"]().eval()(*namespace["example_inputs"]())
+    _, out = checked_and_exported(report)
     assert tuple(out.shape) == (13, 13, 4)

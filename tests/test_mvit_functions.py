@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import requires_torch
 from convcalc.errors import ConvcalcError
-from helpers import report_of
+from helpers import checked_and_exported, report_of
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
@@ -379,7 +379,7 @@ def test_unsqueeze_then_squeeze_property(torchvision, shape, target, expand, squ
 
 def test_unsqueeze_runs_and_exports_its_tensor():
     """The backend and exported code keep _unsqueeze's tensor, dropping the int after it."""
-    from convcalc.backend import build, export, functions
+    from convcalc.backend import functions
     from convcalc.graph.trace import TensorRef
     from convcalc.ops import FUNCTIONS
 
@@ -389,11 +389,5 @@ def test_unsqueeze_runs_and_exports_its_tensor():
     assert functions.code(ftype, bound, {"x": "x"}).endswith(")[0]")
     text = ("inputs:\n  x: [2, 5, 3]\nlayers:\n"
             f"  - a, n = {MVIT}_unsqueeze(x, 4, 1)\n  - out = {MVIT}_squeeze(a, 4, 1, n)\noutputs: [out]\n")
-    report = report_of(text)
-    checks = build.compare(report)
-    assert checks and all(c.ok for c in checks), checks
-    namespace = {}
-    exec(compile(export.to_torch(report, "test"), "<exported>", "exec"), namespace)  # noqa: S102
-    with torch.no_grad():
-        out = namespace["build_model"]().eval()(*namespace["example_inputs"]())
+    _, out = checked_and_exported(report_of(text))
     assert tuple(out.shape) == (2, 5, 3)

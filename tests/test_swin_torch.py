@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import requires_torch
-from convcalc.backend import build, export
+from convcalc.backend import build
 from convcalc.backend.functions import compiled
 from convcalc.backend.tvcompat import import_torchvision
 from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, ParamError, ShapeError
 from convcalc.ops import FUNCTIONS, REGISTRY
-from helpers import engine, macs_of, outcome, spec_text, zoo_report
+from helpers import checked_and_exported, engine, macs_of, outcome, spec_text, zoo_report
 
 pytestmark = requires_torch
 torch = pytest.importorskip("torch")
@@ -60,14 +60,8 @@ def call_text(name, args: dict) -> str:
 
 def agrees_and_exports(report):
     """build.compare agrees on every operation, and the exported file runs."""
-    checks = build.compare(report)
-    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
-    namespace = {}
-    exec(compile(export.to_torch(report, "test"), "<exported>", "exec"), namespace)  # noqa: S102
-    model = namespace["build_model"]().eval()
+    model, _ = checked_and_exported(report)
     assert sum(p.numel() for p in model.parameters()) == report.totals["params"]
-    with torch.no_grad():
-        model(*namespace["example_inputs"]())
 
 
 # our sources compute what torchvision's do --------------------------------------------

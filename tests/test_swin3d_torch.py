@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from conftest import requires_torch
 from convcalc.backend.functions import compiled
-from convcalc.backend.tvcompat import import_torchvision
 from convcalc.errors import ConvcalcError, ShapeError
 from convcalc.ops import FUNCTIONS
 from helpers import engine, macs_of, outcome, spec_text
@@ -33,12 +32,8 @@ VIDEO = "torchvision.models.video.swin_transformer."
 
 
 @pytest.fixture(scope="module")
-def video():
-    if import_torchvision() is None:
-        pytest.skip("torchvision is not installed")
-    from torchvision.models.video import swin_transformer
-
-    return swin_transformer
+def video(torchvision):
+    return torchvision.models.video.swin_transformer
 
 
 def run(fn):

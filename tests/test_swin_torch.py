@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from conftest import requires_torch
 from convcalc.backend import build
 from convcalc.backend.functions import compiled
-from convcalc.backend.tvcompat import import_torchvision
 from convcalc.engine import symbolic
 from convcalc.errors import ConvcalcError, ParamError, ShapeError
 from convcalc.ops import FUNCTIONS, REGISTRY
@@ -33,12 +32,8 @@ REFUSALS = (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError)
 
 
 @pytest.fixture(scope="module")
-def swin():
-    if import_torchvision() is None:
-        pytest.skip("torchvision is not installed")
-    from torchvision.models import swin_transformer
-
-    return swin_transformer
+def swin(torchvision):
+    return torchvision.models.swin_transformer
 
 
 def ours(name):

@@ -28,7 +28,7 @@ import io
 import logging
 import operator
 
-from convcalc.backend.fx_trace import Untraceable, layer_name, no_fastpath, user_line
+from convcalc.backend.fx_trace import Untraceable, layer_name, no_fastpath, source_line, user_line
 
 MESSAGE = "torch.export traced the model at {shape}: the spec holds at that input only"
 
@@ -280,8 +280,9 @@ class Regrouper:
             raise Untraceable(f"torch.export's graph has a {node.op} node ({node.name}) convcalc cannot read")
         found = fx_aten.translate(node)
         if found is None:
+            where = source_line(node)
             raise Untraceable(f"torch.export's graph: node {node.name} is {node.target}, an ATen operation "
-                              f"convcalc has no torch function for{_source(node)}")
+                              f"convcalc has no torch function for{f' ({where})' if where else ''}")
         if found == "drop":  # a metadata check of the export's own: nothing reads it
             return
         if found == "same":  # an alias or a detach: the value itself
@@ -305,19 +306,6 @@ def _leaves_of(structure) -> list:
     if isinstance(structure, dict):
         return [leaf for part in structure.values() for leaf in _leaves_of(part)]
     return [structure]
-
-
-def _source(node) -> str:
-    import re
-
-    from convcalc.backend.fx_trace import in_torch
-
-    found = [f for f in re.findall(r'File "([^"]+)", line (\d+), in \S+\n\s*(.+)', node.meta.get("stack_trace") or "")
-             if not in_torch(f[0])]
-    if not found:
-        return ""
-    path, line, code = found[-1]
-    return f" ({path.rpartition('/')[2]}:{line} `{code.strip()}`)"
 
 
 def _same(model, gm, inputs):

@@ -71,6 +71,20 @@ def user_line(error: BaseException) -> str:
     return f" at {os.path.basename(last.filename)}:{last.lineno} `{code}`"
 
 
+def source_line(node) -> str:
+    """``resnet.py:92 `out += identity```: the last line of the model's own code in a
+    node's recorded stack trace (fx's or torch.export's), or ""."""
+    import os
+    import re
+
+    found = [f for f in re.findall(r'File "([^"]+)", line (\d+), in \S+\n\s*(.+)', node.meta.get("stack_trace") or "")
+             if not in_torch(f[0])]
+    if not found:
+        return ""
+    path, line, code = found[-1]
+    return f"{os.path.basename(path)}:{line} `{code.strip()}`"
+
+
 def in_torch(path: str) -> bool:
     """Whether a source file is torch's own (a frame of fx's machinery, not the model's)."""
     import os

@@ -329,14 +329,7 @@ def _where(node) -> str:
         return ""
     stack = node.meta.get("nn_module_stack") or {}
     module = next(reversed(stack.values()))[0] if stack else ""
-    trace = node.meta.get("stack_trace") or ""
-    found = [f for f in re.findall(r'File "([^"]+)", line (\d+), in \S+\n\s*(.+)', trace)
-             if not fx_trace.in_torch(f[0])]
-    source = ""
-    if found:
-        path, line, code = found[-1]
-        source = f"{Path(path).name}:{line} `{code.strip()}`"
-    parts = [p for p in (f"in {module}" if module else "", source) if p]
+    parts = [p for p in (f"in {module}" if module else "", fx_trace.source_line(node)) if p]
     return f" ({', '.join(parts)})" if parts else ""
 
 
